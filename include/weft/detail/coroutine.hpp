@@ -1,0 +1,51 @@
+// The coroutine record shared by the Task<T> templates and the runtime (src/).
+// Not part of the public API: its layout may change with any release.
+#pragma once
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+
+namespace weft::detail {
+
+class Core;
+struct Stack;
+
+// Life cycle of a record (the `state` word):
+//   kFresh    queued, never run: no stack yet; may be run inline by its joiner
+//   kReady    queued, suspended earlier: has a saved context
+//   kRunning  claimed by exactly one thread (the claim is a CAS from kFresh/kReady)
+//   kWaiting  suspended and published to a waker (join, yield_to target lists, ...)
+//   kDone     its function returned or threw; result is in the payload
+// A queue entry is only a hint: whoever pops it must win the claim CAS, so an entry
+// left behind by an out-of-band claim (inline join, yield_to) is simply skipped.
+enum State : std::uint32_t { kFresh, kReady, kRunning, kWaiting, kDone, kFree };
+
+// join_word values: 0 nobody waits yet; kJoinDone after completion; otherwise the waiter
+// (a Coroutine*, or a ThreadWaiter* with kThreadWaiterTag set).
+inline constexpr std::uintptr_t kJoinDone = 1;
+inline constexpr std::uintptr_t kThreadWaiterTag = 4;
+
+inline constexpr std::size_t kPayloadSize = 160;
+
+struct alignas(64) Coroutine {
+  std::atomic<std::uint32_t> state{kFree};
+  // References: one for the Task handle, one for each queue entry or the execution.
+  // The record returns to its pool when the count drops to zero, so a stale queue
+  // entry never points at a recycled record.
+  std::atomic<std::uint32_t> refs{0};
+  std::atomic<std::uintptr_t> join_word{0};
+  void (*invoke)(Coroutine*) = nullptr;  // runs the function, stores result/exception
+  void (*destroy)(Coroutine*) = nullptr;  // destroys what invoke left (result)
+  void* result = nullptr;                 // Result<T>* inside the payload
+  void* context = nullptr;                // saved stack pointer while switched out
+  Stack* stack = nullptr;                 // taken at first run, returned at completion
+  Core* core = nullptr;
+  std::uint64_t id = 0;
+  void* tsan_fiber = nullptr;
+  void* asan_fake_stack = nullptr;
+  Coroutine* next_free = nullptr;  // pool free-list link
+  alignas(16) unsigned char payload[kPayloadSize];
+};
+
+}  // namespace weft::detail

@@ -1,0 +1,44 @@
+// weft::Scheduler — a fixed pool of worker pthreads running coroutines.
+#pragma once
+
+#include <memory>
+#include <utility>
+
+#include "weft/options.hpp"
+#include "weft/stats.hpp"
+#include "weft/task.hpp"
+
+namespace weft {
+
+class Scheduler {
+ public:
+  // Starts the workers. Throws std::invalid_argument naming the field and its accepted
+  // range when `options` is out of range, std::system_error when a thread cannot start.
+  explicit Scheduler(Options options = {});
+  // Waits for every coroutine spawned on this scheduler to finish, then joins the workers.
+  ~Scheduler();
+  Scheduler(const Scheduler&) = delete;
+  Scheduler& operator=(const Scheduler&) = delete;
+
+  // Runs f(args...) in a new coroutine; callable from any thread, inside or outside the pool.
+  template <class F, class... A>
+  auto spawn(F&& f, A&&... args) {
+    return detail::make_task(core_.get(), std::forward<F>(f), std::forward<A>(args)...);
+  }
+  // spawn(...).join(), for main().
+  template <class F, class... A>
+  auto run(F&& f, A&&... args) {
+    return spawn(std::forward<F>(f), std::forward<A>(args)...).join();
+  }
+
+  Stats stats() const noexcept;
+  unsigned workers() const noexcept;
+  // The options in force: workers resolved, stack_size rounded up to whole pages.
+  const Options& options() const noexcept;
+
+ private:
+  friend detail::Core* detail::default_core();
+  std::unique_ptr<detail::Core> core_;
+};
+
+}  // namespace weft
