@@ -42,9 +42,11 @@ struct alignas(64) Coroutine {
   Stack* stack = nullptr;                 // taken at first run, returned at completion
   Core* core = nullptr;
   std::uint64_t id = 0;
+  // Id of the task now running on this record's stack: its own, or that of a joined
+  // child running inline on it.
+  std::uint64_t active_id = 0;
   void* tsan_fiber = nullptr;
   void* asan_fake_stack = nullptr;
-  Coroutine* next_free = nullptr;  // pool free-list link
   alignas(16) unsigned char payload[kPayloadSize];
 };
 

@@ -1,0 +1,97 @@
+/* weft's context switcher for x86-64 System V.
+ *
+ * A context is a single stack pointer. Switching pushes the callee-saved state of the
+ * running context on its own stack, stores rsp, loads the target's rsp and pops its
+ * state. Caller-saved registers need no saving: the C++ caller already treats this as
+ * an ordinary call. Frame at the saved rsp (low to high):
+ *
+ *   +0  MXCSR (4 bytes) | x87 control word (2 bytes) | pad
+ *   +8  r15   +16 r14   +24 r13   +32 r12   +40 rbx   +48 rbp   +56 return address
+ *
+ * MXCSR and the x87 control word are callee-saved per the ABI ("control bits"), so a
+ * coroutine that changes the rounding mode keeps it private (NtyCo and marl skip these).
+ */
+        .text
+
+/* void* weft_switch(void** save_sp, void* target_sp, void* transfer)
+ * Saves the current context into *save_sp, resumes target_sp and returns `transfer`
+ * there (in rax) as the return value of the target's own weft_switch call, or as
+ * the argument of its entry function on a first switch. */
+        .globl  weft_switch
+        .type   weft_switch, @function
+        .p2align 4
+weft_switch:
+        .cfi_startproc
+        pushq   %rbp
+        .cfi_adjust_cfa_offset 8
+        .cfi_rel_offset %rbp, 0
+        pushq   %rbx
+        .cfi_adjust_cfa_offset 8
+        .cfi_rel_offset %rbx, 0
+        pushq   %r12
+        .cfi_adjust_cfa_offset 8
+        .cfi_rel_offset %r12, 0
+        pushq   %r13
+        .cfi_adjust_cfa_offset 8
+        .cfi_rel_offset %r13, 0
+        pushq   %r14
+        .cfi_adjust_cfa_offset 8
+        .cfi_rel_offset %r14, 0
+        pushq   %r15
+        .cfi_adjust_cfa_offset 8
+        .cfi_rel_offset %r15, 0
+        leaq    -8(%rsp), %rsp
+        .cfi_adjust_cfa_offset 8
+        stmxcsr (%rsp)
+        fnstcw  4(%rsp)
+
+        movq    %rsp, (%rdi)
+        /* From here rsp is the target's; its frame has the same layout, so the CFI
+         * above still describes it. */
+        movq    %rsi, %rsp
+
+        ldmxcsr (%rsp)
+        fldcw   4(%rsp)
+        leaq    8(%rsp), %rsp
+        .cfi_adjust_cfa_offset -8
+        popq    %r15
+        .cfi_adjust_cfa_offset -8
+        .cfi_restore %r15
+        popq    %r14
+        .cfi_adjust_cfa_offset -8
+        .cfi_restore %r14
+        popq    %r13
+        .cfi_adjust_cfa_offset -8
+        .cfi_restore %r13
+        popq    %r12
+        .cfi_adjust_cfa_offset -8
+        .cfi_restore %r12
+        popq    %rbx
+        .cfi_adjust_cfa_offset -8
+        .cfi_restore %rbx
+        popq    %rbp
+        .cfi_adjust_cfa_offset -8
+        .cfi_restore %rbp
+        movq    %rdx, %rax
+        ret
+        .cfi_endproc
+        .size   weft_switch, .-weft_switch
+
+/* First code run on a fresh stack: weft_make_context leaves the entry function in r12
+ * and this address as the frame's return address. rsp is 16-byte aligned here, so the
+ * call below enters the entry with rsp = 8 (mod 16) as the ABI requires. The entry
+ * function never returns (it switches away for the last time); ud2 traps if it did. */
+        .globl  weft_trampoline
+        .type   weft_trampoline, @function
+        .p2align 4
+weft_trampoline:
+        .cfi_startproc
+        .cfi_undefined %rip     /* outermost frame: unwinders stop here */
+        movq    %rax, %rdi
+        xorl    %ebp, %ebp
+        callq   *%r12
+        ud2
+        .cfi_endproc
+        .size   weft_trampoline, .-weft_trampoline
+
+        .section .note.GNU-stack,"",@progbits

@@ -1,0 +1,120 @@
+// The runtime entry points behind the public templates and free functions.
+#include <cstdio>
+#include <exception>
+#include <thread>
+#include <typeinfo>
+
+#include "core.hpp"
+#include "futex.hpp"
+#include "weft/detail/runtime.hpp"
+#include "weft/this_coroutine.hpp"
+#include "worker.hpp"
+
+namespace weft::detail {
+
+Core* current_core() noexcept {
+  Worker* w = current_worker();
+  return w ? &w->core() : nullptr;
+}
+
+Coroutine* allocate(Core* core) {
+  Worker* w = current_worker();
+  Coroutine* c = w ? w->records().get() : new_record();
+  reset_record(c);
+  c->core = core;
+  return c;
+}
+
+void discard(Coroutine* c) noexcept {
+  Worker* w = current_worker();
+  if (w) {
+    w->records().put(c);
+  } else {
+    delete_record(c);
+  }
+}
+
+void submit(Coroutine* c) {
+  Worker* w = current_worker();
+  if (w && &w->core() == c->core) {
+    c->id = w->next_id();
+    c->active_id = c->id;
+    c->refs.store(2, std::memory_order_relaxed);  // the Task handle and the queue entry
+    c->state.store(kFresh, std::memory_order_relaxed);
+    w->count_spawn();
+    w->push_local(c);  // the deque's release store of bottom publishes the record
+  } else {
+    c->core->submit_external(c);
+  }
+}
+
+void wait(Coroutine* c) {
+  if (c->join_word.load(std::memory_order_acquire) == kJoinDone) return;
+  Worker* w = current_worker();
+  if (w && w->current()) {
+    w->wait_current(c);
+    return;
+  }
+  ThreadWaiter waiter;
+  std::uintptr_t expected = 0;
+  if (c->join_word.compare_exchange_strong(
+          expected, reinterpret_cast<std::uintptr_t>(&waiter) | kThreadWaiterTag,
+          std::memory_order_acq_rel, std::memory_order_acquire)) {
+    waiter.wait();
+  }
+}
+
+void release(Coroutine* c) noexcept { unref(c); }
+
+void unhandled_exception(std::uint64_t id, std::exception_ptr e) noexcept {
+  try {
+    std::rethrow_exception(e);
+  } catch (const std::exception& ex) {
+    std::fprintf(stderr, "weft: coroutine %llu was detached and threw %s: %s\n",
+                 static_cast<unsigned long long>(id), typeid(ex).name(), ex.what());
+  } catch (...) {
+    std::fprintf(stderr, "weft: coroutine %llu was detached and threw a non-std exception\n",
+                 static_cast<unsigned long long>(id));
+  }
+  std::terminate();
+}
+
+void yield_to(Coroutine* c) {
+  if (!c) throw std::logic_error("weft::yield_to: no coroutine (joined, detached or moved from)");
+  Worker* w = current_worker();
+  if (!w || !w->current()) {
+    std::this_thread::yield();
+    return;
+  }
+  w->yield_to_current(c);
+}
+
+}  // namespace weft::detail
+
+namespace weft {
+
+void yield() {
+  detail::Worker* w = detail::current_worker();
+  if (!w || !w->current()) {
+    std::this_thread::yield();
+    return;
+  }
+  w->yield_current();
+}
+
+bool in_coroutine() noexcept {
+  detail::Worker* w = detail::current_worker();
+  return w && w->current();
+}
+
+int current_worker() noexcept {
+  detail::Worker* w = detail::current_worker();
+  return w ? static_cast<int>(w->index()) : -1;
+}
+
+std::uint64_t this_coroutine_id() noexcept {
+  detail::Worker* w = detail::current_worker();
+  return w && w->current() ? w->current()->active_id : 0;
+}
+
+}  // namespace weft

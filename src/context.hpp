@@ -1,0 +1,76 @@
+// Execution contexts: building the first frame of a fresh stack, and the one switch
+// function every transfer of control goes through, with its sanitizer announcements.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+#include "sanitizers.hpp"
+
+extern "C" {
+// asm/switch_x86_64.S
+void* weft_switch(void** save_sp, void* target_sp, void* transfer);
+void weft_trampoline();
+}
+
+namespace weft::detail {
+
+// Entry of a fresh context; receives the first switch's `transfer`. Must never return.
+using EntryFn = void (*)(void* transfer);
+
+// Lays out, just below `stack_top` (16-byte aligned), the frame weft_switch pops:
+// default FP control state (MXCSR 0x1F80: all exceptions masked, round to nearest;
+// x87 CW 0x037F: same, 64-bit precision), zeroed callee-saved registers, r12 = entry,
+// and weft_trampoline as the return address. rsp after weft_switch's ret is stack_top,
+// which keeps the trampoline's call ABI-aligned.
+inline void* make_context(void* stack_top, EntryFn entry) noexcept {
+  auto* frame = static_cast<std::uint64_t*>(stack_top) - 8;
+  frame[0] = std::uint64_t{0x1F80} | (std::uint64_t{0x037F} << 32);
+  frame[1] = 0;  // r15
+  frame[2] = 0;  // r14
+  frame[3] = 0;  // r13
+  frame[4] = reinterpret_cast<std::uintptr_t>(entry);  // r12
+  frame[5] = 0;                                        // rbx
+  frame[6] = 0;                                        // rbp
+  frame[7] = reinterpret_cast<std::uintptr_t>(&weft_trampoline);
+  return frame;
+}
+
+// What a switch needs to know of its target.
+struct SwitchTarget {
+  void* sp;
+  void* tsan_fiber;
+  const void* stack_lo;
+  std::size_t stack_size;
+};
+
+// The only place control moves between stacks. Always inlined into its caller so that
+// no instrumented function frame straddles the switch: TSan's function-exit hook for a
+// helper would otherwise run on the wrong fiber (Tencent/flare#134). `fake_stack_save`
+// is where ASan keeps the leaving context's fake stack; nullptr when the leaving context
+// is finished for good and its fake stack may be freed (never for one that runs again).
+[[gnu::always_inline]] inline void* switch_context(void** save_sp, void** fake_stack_save,
+                                                   const SwitchTarget& to, void* transfer) noexcept {
+#if WEFT_ASAN
+  __sanitizer_start_switch_fiber(fake_stack_save, to.stack_lo, to.stack_size);
+#else
+  (void)fake_stack_save;
+#endif
+#if WEFT_TSAN
+  __tsan_switch_to_fiber(to.tsan_fiber, 0);
+#endif
+  void* got = weft_switch(save_sp, to.sp, transfer);
+#if WEFT_ASAN
+  __sanitizer_finish_switch_fiber(fake_stack_save ? *fake_stack_save : nullptr, nullptr, nullptr);
+#endif
+  return got;
+}
+
+// First thing a fresh context does, before anything that touches its stack frames.
+[[gnu::always_inline]] inline void enter_fresh_context() noexcept {
+#if WEFT_ASAN
+  __sanitizer_finish_switch_fiber(nullptr, nullptr, nullptr);
+#endif
+}
+
+}  // namespace weft::detail

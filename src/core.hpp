@@ -1,0 +1,76 @@
+// Core: the shared state of one scheduler — its workers, the injection queue for work
+// from outside the pool, the idle set, the stack allocator and the shutdown protocol.
+#pragma once
+
+#include <tbb/concurrent_queue.h>
+
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <vector>
+
+#include "parking.hpp"
+#include "stack.hpp"
+#include "weft/detail/coroutine.hpp"
+#include "weft/options.hpp"
+#include "weft/stats.hpp"
+
+namespace weft::detail {
+
+class Worker;
+
+// Validates `o` (std::invalid_argument naming the field and its range) and resolves
+// workers == 0 and the stack size rounding.
+Options resolve_options(Options o);
+
+// Process-wide coroutine ids; workers take them in blocks to avoid a shared counter.
+std::uint64_t take_ids(std::uint64_t count) noexcept;
+
+class Core {
+ public:
+  explicit Core(const Options& options);
+  // Waits until every coroutine spawned here has finished, then stops the workers.
+  ~Core();
+  Core(const Core&) = delete;
+  Core& operator=(const Core&) = delete;
+
+  const Options& options() const noexcept { return options_; }
+  unsigned size() const noexcept { return static_cast<unsigned>(workers_.size()); }
+  Worker& worker(unsigned i) noexcept { return *workers_[i]; }
+  IdleSet& idle() noexcept { return idle_; }
+  StackAllocator& stack_allocator() noexcept { return stacks_; }
+  bool exiting() const noexcept { return exiting_.load(std::memory_order_acquire); }
+
+  // A spawn from a thread that is not one of this scheduler's workers.
+  // Throws std::logic_error once the scheduler is shutting down.
+  void submit_external(Coroutine* c);
+  // A coroutine of this scheduler made runnable by a thread that is not its worker.
+  void wake_external(Coroutine* c);
+  bool try_pop_injected(Coroutine*& c) { return injected_.try_pop(c); }
+  // Any queued work anywhere (a snapshot, for the park re-check).
+  bool has_work() const noexcept;
+  // A worker is going idle: lets a waiting destructor re-check.
+  void on_worker_idle();
+
+  Stats stats() const noexcept;
+
+ private:
+  std::uint64_t live() const noexcept;
+
+  const Options options_;
+  StackAllocator stacks_;  // outlives the workers' stack caches
+  IdleSet idle_;
+  tbb::concurrent_queue<Coroutine*> injected_;
+  std::vector<std::unique_ptr<Worker>> workers_;
+
+  std::atomic<bool> stopping_{false};
+  std::atomic<bool> exiting_{false};
+  std::atomic<std::uint64_t> external_spawned_{0};
+  std::atomic<int> external_inflight_{0};
+  std::mutex done_mu_;
+  std::condition_variable done_cv_;
+};
+
+}  // namespace weft::detail

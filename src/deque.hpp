@@ -1,0 +1,163 @@
+// ChaseLevDeque: the per-worker work-stealing deque of ready coroutines.
+//
+// Algorithm: D. Chase and Y. Lev, "Dynamic Circular Work-Stealing Deque" (SPAA 2005), in
+// the C11 formulation of N. M. Lê, A. Pop, A. Cohen, F. Zappa Nardelli, "Correct and
+// Efficient Work-Stealing for Weak Memory Models" (PPoPP 2013), with the known fixes to
+// copies of that listing:
+//  - push reloads the buffer pointer after growing (missing in the paper's listing);
+//  - a thief reads the slot before its CAS on top, and slots are atomics, so a read that
+//    races with the owner's overwrite is not a data race (the CAS then fails);
+//  - buffers replaced by growth are retired, not freed, until the deque dies: a thief
+//    may still be reading one;
+//  - a thief that loses the CAS returns nothing, so a steal racing a resize cannot
+//    return an item twice (cf. crossbeam GHSA-pqqp-xmhj-wgcw).
+//
+// Memory orders. The paper uses relaxed accesses plus stand-alone fences; ThreadSanitizer
+// does not model fences (taskflow#116, oneTBB#1290), so the fences are folded into the
+// accesses they order, which costs nothing extra on x86:
+//  - push: the slot store is relaxed; bottom is stored with release, so a thief that
+//    acquires the new bottom sees the slot and everything written to the item before.
+//  - pop: the owner's store of bottom-1 and its load of top are both seq_cst (the
+//    paper's seq_cst fence between them): in the single total order either the thief's
+//    load of bottom sees the decrement, or the owner's load of top sees the thief's
+//    increment, so the last item cannot be taken by both. The race for the last item
+//    is decided by a seq_cst CAS on top.
+//  - steal: top and bottom are loaded seq_cst in that order (the paper's fence between
+//    them), bottom with acquire semantics for the slot contents; the CAS on top is
+//    seq_cst and makes at most one thief (or the owner) win each index.
+#pragma once
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+namespace weft::detail {
+
+template <class T>
+class ChaseLevDeque {
+ public:
+  explicit ChaseLevDeque(std::size_t initial_capacity = 64)
+      : buffer_(new Buffer(round_up_pow2(initial_capacity))) {
+    retired_.emplace_back(buffer_.load(std::memory_order_relaxed));
+  }
+  ChaseLevDeque(const ChaseLevDeque&) = delete;
+  ChaseLevDeque& operator=(const ChaseLevDeque&) = delete;
+
+  // Owner only.
+  void push(T* item) {
+    const std::int64_t b = bottom_.load(std::memory_order_relaxed);
+    const std::int64_t t = top_.load(std::memory_order_acquire);
+    Buffer* a = buffer_.load(std::memory_order_relaxed);
+    if (b - t > static_cast<std::int64_t>(a->mask)) {
+      a = grow(a, t, b);  // use the new buffer from here on (the listing's bug)
+    }
+    a->put(b, item);
+    bottom_.store(b + 1, std::memory_order_release);
+  }
+
+  // Owner only; newest item, or nullptr when empty.
+  T* pop() noexcept {
+    const std::int64_t b = bottom_.load(std::memory_order_relaxed) - 1;
+    Buffer* a = buffer_.load(std::memory_order_relaxed);
+    bottom_.store(b, std::memory_order_seq_cst);
+    std::int64_t t = top_.load(std::memory_order_seq_cst);
+    if (t > b) {  // was empty
+      bottom_.store(b + 1, std::memory_order_relaxed);
+      return nullptr;
+    }
+    T* item = a->get(b);
+    if (t == b) {  // last item: race the thieves for it on top
+      if (!top_.compare_exchange_strong(t, t + 1, std::memory_order_seq_cst,
+                                        std::memory_order_relaxed)) {
+        item = nullptr;
+      }
+      bottom_.store(b + 1, std::memory_order_relaxed);
+    }
+    return item;
+  }
+
+  // Owner only; oldest item (the thieves' end), or nullptr when empty or lost to a thief.
+  // Same protocol as steal(), but the owner knows bottom exactly, so no ordering of the
+  // bottom load is needed: only the CAS on top, which arbitrates against thieves.
+  T* pop_oldest() noexcept {
+    std::int64_t t = top_.load(std::memory_order_seq_cst);
+    const std::int64_t b = bottom_.load(std::memory_order_relaxed);
+    if (t >= b) return nullptr;
+    T* item = buffer_.load(std::memory_order_relaxed)->get(t);
+    if (!top_.compare_exchange_strong(t, t + 1, std::memory_order_seq_cst,
+                                      std::memory_order_relaxed)) {
+      return nullptr;
+    }
+    return item;
+  }
+
+  // Owner only; the newest item without taking it (nullptr when empty). A hint: a thief
+  // may take it before the owner's pop().
+  T* peek_newest() const noexcept {
+    const std::int64_t b = bottom_.load(std::memory_order_relaxed) - 1;
+    if (b < top_.load(std::memory_order_relaxed)) return nullptr;
+    return buffer_.load(std::memory_order_relaxed)->get(b);
+  }
+
+  // Any thread; oldest item, or nullptr when empty or when another thief won the race.
+  T* steal() noexcept {
+    std::int64_t t = top_.load(std::memory_order_seq_cst);
+    const std::int64_t b = bottom_.load(std::memory_order_seq_cst);
+    if (t >= b) return nullptr;
+    // acquire: the buffer a grow() published after filling it.
+    T* item = buffer_.load(std::memory_order_acquire)->get(t);
+    if (!top_.compare_exchange_strong(t, t + 1, std::memory_order_seq_cst,
+                                      std::memory_order_relaxed)) {
+      return nullptr;
+    }
+    return item;
+  }
+
+  // Any thread; a snapshot that may be stale by the time it returns.
+  bool empty() const noexcept {
+    const std::int64_t t = top_.load(std::memory_order_seq_cst);
+    return t >= bottom_.load(std::memory_order_seq_cst);
+  }
+  std::size_t size_estimate() const noexcept {
+    const std::int64_t b = bottom_.load(std::memory_order_relaxed);
+    const std::int64_t t = top_.load(std::memory_order_relaxed);
+    return b > t ? static_cast<std::size_t>(b - t) : 0;
+  }
+
+ private:
+  struct Buffer {
+    explicit Buffer(std::size_t cap) : mask(cap - 1), slots(new std::atomic<T*>[cap]) {}
+    void put(std::int64_t i, T* v) noexcept {
+      slots[static_cast<std::size_t>(i) & mask].store(v, std::memory_order_relaxed);
+    }
+    T* get(std::int64_t i) const noexcept {
+      return slots[static_cast<std::size_t>(i) & mask].load(std::memory_order_relaxed);
+    }
+    std::size_t mask;
+    std::unique_ptr<std::atomic<T*>[]> slots;
+  };
+
+  static std::size_t round_up_pow2(std::size_t n) noexcept {
+    std::size_t c = 2;
+    while (c < n) c <<= 1;
+    return c;
+  }
+
+  Buffer* grow(Buffer* old, std::int64_t t, std::int64_t b) {
+    auto fresh = std::make_unique<Buffer>((old->mask + 1) * 2);
+    for (std::int64_t i = t; i < b; ++i) fresh->put(i, old->get(i));
+    Buffer* a = fresh.get();
+    retired_.push_back(std::move(fresh));  // old stays alive: thieves may still read it
+    buffer_.store(a, std::memory_order_release);
+    return a;
+  }
+
+  alignas(64) std::atomic<std::int64_t> top_{0};
+  alignas(64) std::atomic<std::int64_t> bottom_{0};
+  alignas(64) std::atomic<Buffer*> buffer_;
+  std::vector<std::unique_ptr<Buffer>> retired_;  // owner only; every buffer ever used
+};
+
+}  // namespace weft::detail

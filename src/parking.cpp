@@ -1,0 +1,81 @@
+#include "parking.hpp"
+
+#include <algorithm>
+
+#include "futex.hpp"
+#include "sanitizers.hpp"
+
+namespace weft::detail {
+
+bool IdleSet::try_start_search() noexcept {
+  const int busy = workers_ - sleeping_.load(std::memory_order_relaxed);
+  int s = searching_.load(std::memory_order_relaxed);
+  while (2 * s < std::max(busy, 1)) {
+    if (searching_.compare_exchange_weak(s, s + 1, std::memory_order_seq_cst)) return true;
+  }
+  return false;
+}
+
+bool IdleSet::stop_search() noexcept {
+  // seq_cst RMW: the StoreLoad barrier between "no longer searching" and the re-check.
+  return searching_.fetch_sub(1, std::memory_order_seq_cst) == 1;
+}
+
+void IdleSet::notify(bool strict) noexcept {
+  if (strict) full_fence();  // order the caller's publish before the loads below
+  if (searching_.load(std::memory_order_seq_cst) != 0) return;
+  if (sleeping_.load(std::memory_order_seq_cst) == 0) return;
+  wake_one();
+}
+
+void IdleSet::wake_one() noexcept {
+  Sleeper* s;
+  {
+    std::lock_guard lock(mu_);
+    if (idle_.empty()) return;
+    s = idle_.back();
+    idle_.pop_back();
+    sleeping_.fetch_sub(1, std::memory_order_relaxed);
+    searching_.fetch_add(1, std::memory_order_seq_cst);  // the woken worker searches
+  }
+  s->word.store(0, std::memory_order_release);
+  futex_wake(&s->word, 1);
+}
+
+void IdleSet::prepare_park(Sleeper* s) {
+  s->word.store(1, std::memory_order_relaxed);
+  std::lock_guard lock(mu_);
+  idle_.push_back(s);
+  // seq_cst RMW: the StoreLoad barrier between announcing sleep and the re-check.
+  sleeping_.fetch_add(1, std::memory_order_seq_cst);
+}
+
+bool IdleSet::cancel_park(Sleeper* s) noexcept {
+  std::lock_guard lock(mu_);
+  auto it = std::find(idle_.begin(), idle_.end(), s);
+  if (it == idle_.end()) return false;
+  idle_.erase(it);
+  sleeping_.fetch_sub(1, std::memory_order_relaxed);
+  s->word.store(0, std::memory_order_relaxed);
+  return true;
+}
+
+void IdleSet::park(Sleeper* s) noexcept {
+  while (s->word.load(std::memory_order_acquire) == 1) futex_wait(&s->word, 1);
+}
+
+void IdleSet::wake_all() noexcept {
+  std::vector<Sleeper*> all;
+  {
+    std::lock_guard lock(mu_);
+    all.swap(idle_);
+    sleeping_.fetch_sub(static_cast<int>(all.size()), std::memory_order_relaxed);
+    searching_.fetch_add(static_cast<int>(all.size()), std::memory_order_seq_cst);
+  }
+  for (Sleeper* s : all) {
+    s->word.store(0, std::memory_order_release);
+    futex_wake(&s->word, 1);
+  }
+}
+
+}  // namespace weft::detail

@@ -1,0 +1,26 @@
+#include "weft/scheduler.hpp"
+
+#include <cstdio>
+#include <cstdlib>
+
+#include "core.hpp"
+
+namespace weft {
+
+Scheduler::Scheduler(Options options) : core_(std::make_unique<detail::Core>(options)) {}
+
+Scheduler::~Scheduler() {
+  if (detail::current_core() == core_.get()) {
+    // Waiting for every coroutine from inside one of them can never finish.
+    std::fputs("weft: a Scheduler was destroyed from one of its own coroutines\n", stderr);
+    std::abort();
+  }
+}
+
+Stats Scheduler::stats() const noexcept { return core_->stats(); }
+
+unsigned Scheduler::workers() const noexcept { return core_->size(); }
+
+const Options& Scheduler::options() const noexcept { return core_->options(); }
+
+}  // namespace weft

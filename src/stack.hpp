@@ -1,0 +1,84 @@
+// Coroutine stacks: mmap'ed, guarded while the process's mapping budget lasts, pooled.
+//
+// vm.max_map_count (65530 by default) caps the mappings of a process, and a guard page
+// splits a mapping in two, so one guarded mapping per stack stops near 32k stacks. weft
+// therefore guards stacks (PROT_NONE page below, overflow faults) up to a budget of a
+// quarter of max_map_count for the whole process, and past it carves stacks from
+// unguarded slabs of kSlabStacks stacks each (one mapping per slab), whose overflow is
+// caught after the fact by a canary word at the stack's low end, checked whenever the
+// coroutine switches out. A million live coroutines thus cost ~16 thousand guarded
+// mappings plus ~15 thousand slab mappings.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <vector>
+
+namespace weft::detail {
+
+struct Stack {
+  unsigned char* lo;   // lowest usable byte
+  std::size_t size;    // usable bytes; the context frames start just below lo + size
+  bool guarded;
+  Stack* next;         // free-list link while pooled
+
+  void* top() const noexcept { return lo + size; }
+  bool canary_intact() const noexcept;
+};
+
+// Owns every stack of one scheduler; thread-safe (a mutex, taken only on the slow path).
+class StackAllocator {
+ public:
+  explicit StackAllocator(std::size_t usable_size);
+  ~StackAllocator();
+  StackAllocator(const StackAllocator&) = delete;
+  StackAllocator& operator=(const StackAllocator&) = delete;
+
+  Stack* allocate();           // from the shared free list, or a new mapping
+  void release(Stack* s) noexcept;  // to the shared free list (pages already given back)
+  std::size_t mapped() const;  // stacks mapped so far
+
+ private:
+  Stack* map_guarded();
+  Stack* carve_from_slab();
+
+  const std::size_t size_;     // usable bytes, whole pages
+  const std::size_t page_;
+  mutable std::mutex mu_;
+  Stack* free_ = nullptr;
+  std::vector<std::pair<void*, std::size_t>> mappings_;
+  std::vector<std::unique_ptr<Stack>> descriptors_;
+  unsigned char* slab_next_ = nullptr;  // unused part of the current slab
+  std::size_t slab_left_ = 0;
+  std::size_t mapped_ = 0;
+};
+
+// One worker's cache (owner thread only). get/put are O(1) without syscalls; trim(),
+// called when the worker is about to park, gives the touched pages of the stacks beyond
+// a small hot set back to the kernel (MADV_DONTNEED, as NtyCo does) and returns them to
+// the shared allocator, so an idle scheduler does not sit on memory.
+class StackCache {
+ public:
+  static constexpr std::size_t kHot = 16;
+
+  explicit StackCache(StackAllocator& alloc) : alloc_(alloc) {}
+  ~StackCache();
+  StackCache(const StackCache&) = delete;
+  StackCache& operator=(const StackCache&) = delete;
+
+  Stack* get();
+  void put(Stack* s) noexcept;
+  void trim() noexcept;
+  std::size_t cached() const noexcept { return cached_.size(); }
+
+ private:
+  StackAllocator& alloc_;
+  std::vector<Stack*> cached_;
+};
+
+// Writes the canary of an unguarded stack (no-op for guarded ones).
+void arm_canary(Stack* s) noexcept;
+
+}  // namespace weft::detail

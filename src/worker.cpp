@@ -1,0 +1,416 @@
+#include "worker.hpp"
+
+#include <pthread.h>
+#include <sched.h>
+
+#include <cstdio>
+#include <cstdlib>
+
+#include "core.hpp"
+#include "futex.hpp"
+
+namespace weft::detail {
+namespace {
+
+thread_local Worker* tls_worker = nullptr;
+
+constexpr std::uint32_t kFairnessTick = 61;  // as Go: every 61st pick looks at the old work
+constexpr int kSpinRounds = 64;
+constexpr int kPausesPerRound = 32;
+constexpr std::uint64_t kIdBlock = 1024;
+
+void cpu_relax() noexcept { __builtin_ia32_pause(); }
+
+// Claims a queued coroutine for running: the one CAS that decides which queue entry,
+// inline join or yield_to gets to run it. acquire pairs with the release that made it
+// queued (spawn or the handoff that saved its context).
+bool claim(Coroutine* c) noexcept {
+  std::uint32_t s = c->state.load(std::memory_order_acquire);
+  while (s == kFresh || s == kReady) {
+    if (c->state.compare_exchange_weak(s, kRunning, std::memory_order_acq_rel,
+                                       std::memory_order_acquire)) {
+      return true;
+    }
+  }
+  return false;
+}
+
+[[noreturn]] void report_overflow(const Coroutine* c) {
+  std::fprintf(stderr,
+               "weft: coroutine %llu overflowed its %zu-byte stack (canary at the low end "
+               "overwritten)\n",
+               static_cast<unsigned long long>(c->id), c->stack ? c->stack->size : 0);
+  std::abort();
+}
+
+}  // namespace
+
+[[gnu::noinline]] Worker* current_worker() noexcept {
+  // The empty volatile asm makes this function impure to the optimizer, so no call to it
+  // is merged with an earlier one across a context switch.
+  asm volatile("");
+  return tls_worker;
+}
+
+void unref(Coroutine* c) noexcept {
+  if (c->refs.fetch_sub(1, std::memory_order_acq_rel) != 1) return;
+  if (c->destroy) c->destroy(c);
+  Worker* w = current_worker();
+  if (w) {
+    w->records().put(c);
+  } else {
+    delete_record(c);
+  }
+}
+
+Worker::Worker(Core& core, unsigned index)
+    : core_(core),
+      index_(index),
+      stacks_(core.stack_allocator()),
+      rng_(0x9E3779B97F4A7C15ULL * (index + 1)) {}
+
+Worker::~Worker() = default;
+
+void Worker::start() {
+  thread_ = std::thread([this] { main(); });
+}
+
+void Worker::join_thread() {
+  if (thread_.joinable()) thread_.join();
+}
+
+std::uint64_t Worker::next_id() noexcept {
+  if (next_id_ == id_limit_) {
+    next_id_ = take_ids(kIdBlock);
+    id_limit_ = next_id_ + kIdBlock;
+  }
+  return next_id_++;
+}
+
+void Worker::push_local(Coroutine* c) {
+  deque_.push(c);
+  core_.idle().notify(/*strict=*/false);
+}
+
+void Worker::make_ready(Coroutine* c) {
+  if (c->core != &core_) {  // a waiter of another scheduler goes home
+    c->core->wake_external(c);
+    return;
+  }
+  c->state.store(kReady, std::memory_order_release);
+  push_local(c);
+}
+
+SwitchTarget Worker::root_target() const noexcept {
+  return {root_sp_, root_tsan_fiber_, root_stack_lo_, root_stack_size_};
+}
+
+void Worker::prepare(Coroutine* c) {
+  if (c->stack) return;
+  Stack* s = stacks_.get();
+  c->stack = s;
+  c->context = make_context(s->top(), &Worker::coroutine_entry);
+  c->tsan_fiber = tsan_create_fiber();
+}
+
+// ---- the root context ----
+
+void Worker::main() {
+  tls_worker = this;
+  root_tsan_fiber_ = tsan_current_fiber();
+  pthread_attr_t attr;
+  if (pthread_getattr_np(pthread_self(), &attr) == 0) {
+    void* lo = nullptr;
+    std::size_t size = 0;
+    pthread_attr_getstack(&attr, &lo, &size);
+    root_stack_lo_ = lo;
+    root_stack_size_ = size;
+    pthread_attr_destroy(&attr);
+  }
+  if (core_.options().pin_workers) {
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    const unsigned cpus = std::max(1u, std::thread::hardware_concurrency());
+    CPU_SET(index_ % cpus, &set);
+    pthread_setaffinity_np(pthread_self(), sizeof(set), &set);
+  }
+
+  while (Coroutine* c = find_work()) {
+    prepare(c);
+    current_ = c;
+    switches_.bump();
+    void* transfer =
+        switch_context(&root_sp_, &root_fake_stack_,
+                       {c->context, c->tsan_fiber, c->stack->lo, c->stack->size}, nullptr);
+    // The root context never migrates: `this` is still the running worker.
+    current_ = nullptr;
+    run_handoff(transfer);
+  }
+  // Exiting: what is left in the deque are stale entries of coroutines run elsewhere.
+  while (Coroutine* c = deque_.pop()) unref(c);
+  stacks_.trim();
+}
+
+Coroutine* Worker::find_work() {
+  for (;;) {
+    Coroutine* c = pick_local();
+    if (!c) c = take_injected();
+    if (c) {
+      found_work_while_searching();
+      return c;
+    }
+    if (!searching_) searching_ = core_.idle().try_start_search();
+    if (searching_) {
+      for (int round = 0; round < kSpinRounds; ++round) {
+        c = steal_round();
+        if (!c) c = take_injected();
+        if (c) {
+          found_work_while_searching();
+          return c;
+        }
+        for (int i = 0; i < kPausesPerRound; ++i) cpu_relax();
+      }
+      searching_ = false;
+      core_.idle().stop_search();  // full barrier before the re-check
+      if (core_.has_work()) continue;
+    }
+    if (core_.exiting()) return nullptr;
+
+    // Nothing anywhere: give back idle stack pages, then sleep.
+    stacks_.trim();
+    core_.on_worker_idle();
+    core_.idle().prepare_park(&sleeper_);
+    if (core_.has_work() || core_.exiting()) {
+      if (core_.idle().cancel_park(&sleeper_)) continue;
+      // A waker already took us off the idle list; consume its wake-up.
+    } else {
+      parks_.bump();
+    }
+    IdleSet::park(&sleeper_);
+    searching_ = true;  // the waker counted us as a searcher
+  }
+}
+
+void Worker::found_work_while_searching() noexcept {
+  if (!searching_) return;
+  searching_ = false;
+  // The last searcher to find work wakes another: more may be waiting.
+  if (core_.idle().stop_search()) core_.idle().notify(/*strict=*/false);
+}
+
+Coroutine* Worker::pick_local() {
+  for (;;) {
+    Coroutine* c;
+    if (++tick_ % kFairnessTick == 0) {
+      // Fairness: LIFO alone can starve old entries and injected work (tokio#5686).
+      c = take_injected();
+      if (c) return c;
+      c = deque_.pop_oldest();
+      if (!c) c = deque_.pop();
+    } else {
+      c = deque_.pop();
+    }
+    if (!c) return nullptr;
+    if (claim(c)) return c;
+    unref(c);  // stale entry: claimed out of band (inline join or yield_to)
+  }
+}
+
+Coroutine* Worker::pick_oldest() {
+  while (Coroutine* c = deque_.pop_oldest()) {
+    if (claim(c)) return c;
+    unref(c);
+  }
+  return take_injected();
+}
+
+Coroutine* Worker::take_injected() {
+  Coroutine* c = nullptr;
+  while (core_.try_pop_injected(c)) {
+    if (claim(c)) return c;
+    unref(c);
+  }
+  return nullptr;
+}
+
+Coroutine* Worker::steal_round() {
+  const unsigned n = core_.size();
+  if (n < 2) return nullptr;
+  rng_ ^= rng_ << 13;
+  rng_ ^= rng_ >> 7;
+  rng_ ^= rng_ << 17;
+  const unsigned start = static_cast<unsigned>(rng_ % n);
+  for (unsigned i = 0; i < n; ++i) {
+    Worker& victim = core_.worker((start + i) % n);
+    if (&victim == this) continue;
+    while (Coroutine* c = victim.steal()) {
+      if (claim(c)) {
+        steals_.bump();
+        return c;
+      }
+      unref(c);
+    }
+  }
+  return nullptr;
+}
+
+// ---- switching ----
+
+void Worker::leave(Worker* w, Coroutine* me, Coroutine* next, Handoff& h) {
+  SwitchTarget to;
+  if (next) {
+    w->prepare(next);
+    to = {next->context, next->tsan_fiber, next->stack->lo, next->stack->size};
+  } else {
+    to = w->root_target();
+  }
+  w->current_ = next;
+  w->switches_.bump();
+  void* transfer = switch_context(&me->context, &me->asan_fake_stack, to, &h);
+  // Resumed, possibly on another thread: re-read the worker.
+  current_worker()->run_handoff(transfer);
+}
+
+void Worker::run_handoff(void* transfer) {
+  if (!transfer) return;
+  const Handoff h = *static_cast<const Handoff*>(transfer);  // copy before publishing prev
+  if (h.prev->stack && !h.prev->stack->canary_intact()) report_overflow(h.prev);
+  switch (h.kind) {
+    case Handoff::kRequeue:
+      h.prev->state.store(kReady, std::memory_order_release);
+      push_local(h.prev);
+      break;
+    case Handoff::kWaitJoin: {
+      h.prev->state.store(kWaiting, std::memory_order_relaxed);
+      std::uintptr_t expected = 0;
+      // acq_rel: publishes prev's saved context to the completer; acquire on failure
+      // sees the result of a child that finished meanwhile.
+      if (!h.other->join_word.compare_exchange_strong(
+              expected, reinterpret_cast<std::uintptr_t>(h.prev), std::memory_order_acq_rel,
+              std::memory_order_acquire)) {
+        make_ready(h.prev);  // already done: run the waiter again
+      }
+      break;
+    }
+    case Handoff::kComplete:
+      complete(h.prev);
+      break;
+  }
+}
+
+void Worker::complete(Coroutine* c) {
+  stacks_.put(c->stack);
+  c->stack = nullptr;
+  tsan_destroy_fiber(c->tsan_fiber);  // only now that no thread runs on it
+  c->tsan_fiber = nullptr;
+  c->state.store(kDone, std::memory_order_relaxed);
+  completed_.bump();
+  const std::uintptr_t waiter = c->join_word.exchange(kJoinDone, std::memory_order_acq_rel);
+  if (waiter > kJoinDone) {
+    if (waiter & kThreadWaiterTag) {
+      reinterpret_cast<ThreadWaiter*>(waiter & ~std::uintptr_t{7})->wake();
+    } else {
+      make_ready(reinterpret_cast<Coroutine*>(waiter));
+    }
+  }
+  unref(c);  // the execution's reference
+}
+
+void Worker::coroutine_entry(void* transfer) {
+  enter_fresh_context();
+  Worker* w = current_worker();
+  w->run_handoff(transfer);
+  Coroutine* me = w->current_;
+  me->invoke(me);
+  current_worker()->finish_current();
+}
+
+void Worker::finish_current() {
+  Coroutine* me = current_;
+  Coroutine* next = pick_local();
+  Handoff h{Handoff::kComplete, me, nullptr};
+  SwitchTarget to;
+  if (next) {
+    prepare(next);
+    to = {next->context, next->tsan_fiber, next->stack->lo, next->stack->size};
+  } else {
+    to = root_target();
+  }
+  current_ = next;
+  switches_.bump();
+  // nullptr fake-stack save: this context is finished and its ASan fake stack may die.
+  switch_context(&me->context, nullptr, to, &h);
+  __builtin_unreachable();
+}
+
+void Worker::yield_current() {
+  Coroutine* me = current_;
+  Coroutine* next = pick_oldest();  // the oldest ready work: yield rotates fairly
+  if (!next) return;                // nothing else is ready: keep running
+  Handoff h{Handoff::kRequeue, me, nullptr};
+  leave(this, me, next, h);
+}
+
+void Worker::yield_to_current(Coroutine* target) {
+  Coroutine* me = current_;
+  if (target != me && target->core == &core_ && claim(target)) {
+    // Claimed out of band: its queue entry goes stale but keeps its reference, so the
+    // execution takes one of its own.
+    target->refs.fetch_add(1, std::memory_order_relaxed);
+    Handoff h{Handoff::kRequeue, me, nullptr};
+    leave(this, me, target, h);
+    return;
+  }
+  yield_current();
+}
+
+void Worker::wait_current(Coroutine* child) {
+  Coroutine* me = current_;
+  if (child->core == &core_ && child->state.load(std::memory_order_relaxed) == kFresh) {
+    // The common fork-join case: the child is our newest entry. Taking the entry itself
+    // leaves nothing stale behind and hands us its reference. Stale entries above it
+    // (children already run inline out of order) are dropped on the way, so joining in
+    // spawn order does not pile them up.
+    while (Coroutine* x = deque_.pop()) {
+      if (x == child) {
+        if (claim(child)) {
+          run_inline(me, child);
+          return;
+        }
+        unref(child);
+        break;
+      }
+      const std::uint32_t s = x->state.load(std::memory_order_acquire);
+      if (s == kFresh || s == kReady) {
+        deque_.push(x);  // live work: leave it for the worker loop
+        break;
+      }
+      unref(x);
+    }
+    if (claim(child)) {
+      child->refs.fetch_add(1, std::memory_order_relaxed);  // its entry went stale
+      run_inline(me, child);
+      return;
+    }
+  }
+  Handoff h{Handoff::kWaitJoin, me, child};
+  leave(this, me, pick_local(), h);
+  // Resumed: the child is done (its completion woke us, or the handoff found it done).
+}
+
+// Runs a claimed, never-started child on the joiner's stack (no stack, no switch). If the
+// child suspends, the joiner's coroutine suspends with it, which is what join means.
+void Worker::run_inline(Coroutine* me, Coroutine* child) {
+  const std::uint64_t outer = me->active_id;
+  me->active_id = child->id;
+  child->invoke(child);
+  me->active_id = outer;
+  Worker* w = current_worker();  // the child may have migrated us
+  child->state.store(kDone, std::memory_order_relaxed);
+  w->completed_.bump();
+  // Nobody else can wait: the joiner is this coroutine, which holds the only handle.
+  child->join_word.store(kJoinDone, std::memory_order_release);
+  unref(child);  // the execution's reference; the handle's goes in Task::join
+}
+
+}  // namespace weft::detail

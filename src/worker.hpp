@@ -1,0 +1,126 @@
+// Worker: one pthread with its root context, its deque of ready coroutines, its stack and
+// record caches, and the loop that runs, steals and parks.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <thread>
+
+#include "context.hpp"
+#include "deque.hpp"
+#include "parking.hpp"
+#include "record_pool.hpp"
+#include "stack.hpp"
+#include "weft/detail/coroutine.hpp"
+
+namespace weft::detail {
+
+class Core;
+
+// What a context that switched away asks the next context to do once it is off its
+// stack (suspend-then-publish: nobody may resume a coroutine still running on its stack).
+struct Handoff {
+  enum Kind : std::uint8_t { kRequeue, kWaitJoin, kComplete } kind;
+  Coroutine* prev;   // the coroutine that switched away
+  Coroutine* other;  // kWaitJoin: the coroutine it waits for
+};
+
+// A single-writer event counter that other threads may read.
+class Counter {
+ public:
+  void bump() noexcept { v_.store(v_.load(std::memory_order_relaxed) + 1, std::memory_order_release); }
+  std::uint64_t read() const noexcept { return v_.load(std::memory_order_acquire); }
+
+ private:
+  std::atomic<std::uint64_t> v_{0};
+};
+
+class Worker {
+ public:
+  Worker(Core& core, unsigned index);
+  ~Worker();
+  Worker(const Worker&) = delete;
+  Worker& operator=(const Worker&) = delete;
+
+  void start();
+  void join_thread();
+
+  // ---- on this worker's own thread ----
+  Coroutine* current() const noexcept { return current_; }
+  RecordCache& records() noexcept { return records_; }
+  std::uint64_t next_id() noexcept;
+  void count_spawn() noexcept { spawned_.bump(); }
+  // Queues a ready coroutine here and wakes a sleeper if nobody is searching.
+  void push_local(Coroutine* c);
+  // A waiter of c (which just finished) is runnable again.
+  void make_ready(Coroutine* c);
+
+  void yield_current();
+  void yield_to_current(Coroutine* target);
+  // Returns once `child` is done: runs it inline if it has not started, else suspends.
+  void wait_current(Coroutine* child);
+
+  // ---- any thread ----
+  unsigned index() const noexcept { return index_; }
+  Core& core() noexcept { return core_; }
+  bool has_queued() const noexcept { return !deque_.empty(); }
+  Coroutine* steal() noexcept { return deque_.steal(); }
+  std::uint64_t spawned() const noexcept { return spawned_.read(); }
+  std::uint64_t completed() const noexcept { return completed_.read(); }
+  std::uint64_t switches() const noexcept { return switches_.read(); }
+  std::uint64_t steals() const noexcept { return steals_.read(); }
+  std::uint64_t parks() const noexcept { return parks_.read(); }
+
+  // The entry of every fresh coroutine stack.
+  [[noreturn]] static void coroutine_entry(void* transfer);
+
+ private:
+  void main();
+  Coroutine* find_work();
+  Coroutine* pick_local();
+  Coroutine* pick_oldest();
+  Coroutine* take_injected();
+  Coroutine* steal_round();
+  void found_work_while_searching() noexcept;
+  void run_inline(Coroutine* me, Coroutine* child);
+  void complete(Coroutine* c);
+  void run_handoff(void* transfer);
+  // Switches from the running coroutine `me` to `next` (nullptr: the root context) and,
+  // once something resumes `me` (on whichever worker), runs the handoff there.
+  static void leave(Worker* w, Coroutine* me, Coroutine* next, Handoff& h);
+  [[noreturn]] void finish_current();
+  void prepare(Coroutine* c);
+  SwitchTarget root_target() const noexcept;
+
+  Core& core_;
+  const unsigned index_;
+  ChaseLevDeque<Coroutine> deque_;
+  StackCache stacks_;
+  RecordCache records_;
+  Sleeper sleeper_;
+  Coroutine* current_ = nullptr;  // the coroutine whose stack this thread runs on
+  bool searching_ = false;
+  std::uint32_t tick_ = 0;
+  std::uint64_t rng_;
+  std::uint64_t next_id_ = 0, id_limit_ = 0;
+
+  // Root context (the pthread's own stack).
+  void* root_sp_ = nullptr;
+  void* root_fake_stack_ = nullptr;
+  void* root_tsan_fiber_ = nullptr;
+  const void* root_stack_lo_ = nullptr;
+  std::size_t root_stack_size_ = 0;
+
+  Counter spawned_, completed_, switches_, steals_, parks_;
+  std::thread thread_;
+};
+
+// The worker the calling thread is, or nullptr. Never inlined, and opaque to the
+// optimizer: a coroutine may resume on another thread after any switch, and a cached
+// thread-pointer or TLS address would name the previous thread's worker (NOTES §3).
+Worker* current_worker() noexcept;
+
+// Drop one reference; the last one destroys the payload and recycles the record.
+void unref(Coroutine* c) noexcept;
+
+}  // namespace weft::detail
