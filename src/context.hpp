@@ -15,17 +15,38 @@ void weft_trampoline();
 
 namespace weft::detail {
 
+// The FP control state the switcher keeps per context, and the value a fresh context
+// starts with (MXCSR 0x1F80: all exceptions masked, round to nearest; x87 CW 0x037F:
+// the same, 64-bit precision).
+struct FpControl {
+  std::uint32_t mxcsr;
+  std::uint16_t x87_cw;
+  bool operator==(const FpControl&) const = default;
+};
+inline constexpr FpControl kDefaultFpControl{0x1F80, 0x037F};
+
+inline FpControl read_fp_control() noexcept {
+  FpControl f;
+  asm volatile("stmxcsr %0" : "=m"(f.mxcsr));
+  asm volatile("fnstcw %0" : "=m"(f.x87_cw));
+  return f;
+}
+inline void write_fp_control(const FpControl& f) noexcept {
+  asm volatile("ldmxcsr %0" ::"m"(f.mxcsr));
+  asm volatile("fldcw %0" ::"m"(f.x87_cw));
+}
+
 // Entry of a fresh context; receives the first switch's `transfer`. Must never return.
 using EntryFn = void (*)(void* transfer);
 
 // Lays out, just below `stack_top` (16-byte aligned), the frame weft_switch pops:
-// default FP control state (MXCSR 0x1F80: all exceptions masked, round to nearest;
-// x87 CW 0x037F: same, 64-bit precision), zeroed callee-saved registers, r12 = entry,
+// kDefaultFpControl, zeroed callee-saved registers, r12 = entry,
 // and weft_trampoline as the return address. rsp after weft_switch's ret is stack_top,
 // which keeps the trampoline's call ABI-aligned.
 inline void* make_context(void* stack_top, EntryFn entry) noexcept {
   auto* frame = static_cast<std::uint64_t*>(stack_top) - 8;
-  frame[0] = std::uint64_t{0x1F80} | (std::uint64_t{0x037F} << 32);
+  frame[0] = std::uint64_t{kDefaultFpControl.mxcsr} |
+             (std::uint64_t{kDefaultFpControl.x87_cw} << 32);
   frame[1] = 0;  // r15
   frame[2] = 0;  // r14
   frame[3] = 0;  // r13
@@ -49,8 +70,12 @@ struct SwitchTarget {
 // helper would otherwise run on the wrong fiber (Tencent/flare#134). `fake_stack_save`
 // is where ASan keeps the leaving context's fake stack; nullptr when the leaving context
 // is finished for good and its fake stack may be freed (never for one that runs again).
+// `to` is taken by value and read into scalars before the ASan call: with a null save,
+// that call frees the leaving context's fake stack, where address-taken locals live.
+// For the same reason `transfer` must not point into a finishing context's frame.
 [[gnu::always_inline]] inline void* switch_context(void** save_sp, void** fake_stack_save,
-                                                   const SwitchTarget& to, void* transfer) noexcept {
+                                                   SwitchTarget to, void* transfer) noexcept {
+  void* const target_sp = to.sp;
 #if WEFT_ASAN
   __sanitizer_start_switch_fiber(fake_stack_save, to.stack_lo, to.stack_size);
 #else
@@ -59,7 +84,7 @@ struct SwitchTarget {
 #if WEFT_TSAN
   __tsan_switch_to_fiber(to.tsan_fiber, 0);
 #endif
-  void* got = weft_switch(save_sp, to.sp, transfer);
+  void* got = weft_switch(save_sp, target_sp, transfer);
 #if WEFT_ASAN
   __sanitizer_finish_switch_fiber(fake_stack_save ? *fake_stack_save : nullptr, nullptr, nullptr);
 #endif

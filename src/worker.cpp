@@ -101,8 +101,10 @@ void Worker::make_ready(Coroutine* c) {
   push_local(c);
 }
 
-SwitchTarget Worker::root_target() const noexcept {
-  return {root_sp_, root_tsan_fiber_, root_stack_lo_, root_stack_size_};
+SwitchTarget Worker::target_for(Coroutine* next) {
+  if (!next) return {root_sp_, root_tsan_fiber_, root_stack_lo_, root_stack_size_};
+  prepare(next);
+  return {next->context, next->tsan_fiber, next->stack->lo, next->stack->size};
 }
 
 void Worker::prepare(Coroutine* c) {
@@ -136,12 +138,10 @@ void Worker::main() {
   }
 
   while (Coroutine* c = find_work()) {
-    prepare(c);
+    const SwitchTarget to = target_for(c);
     current_ = c;
     switches_.bump();
-    void* transfer =
-        switch_context(&root_sp_, &root_fake_stack_,
-                       {c->context, c->tsan_fiber, c->stack->lo, c->stack->size}, nullptr);
+    void* transfer = switch_context(&root_sp_, &root_fake_stack_, to, nullptr);
     // The root context never migrates: `this` is still the running worker.
     current_ = nullptr;
     run_handoff(transfer);
@@ -257,13 +257,7 @@ Coroutine* Worker::steal_round() {
 // ---- switching ----
 
 void Worker::leave(Worker* w, Coroutine* me, Coroutine* next, Handoff& h) {
-  SwitchTarget to;
-  if (next) {
-    w->prepare(next);
-    to = {next->context, next->tsan_fiber, next->stack->lo, next->stack->size};
-  } else {
-    to = w->root_target();
-  }
+  const SwitchTarget to = w->target_for(next);
   w->current_ = next;
   w->switches_.bump();
   void* transfer = switch_context(&me->context, &me->asan_fake_stack, to, &h);
@@ -328,18 +322,14 @@ void Worker::coroutine_entry(void* transfer) {
 void Worker::finish_current() {
   Coroutine* me = current_;
   Coroutine* next = pick_local();
-  Handoff h{Handoff::kComplete, me, nullptr};
-  SwitchTarget to;
-  if (next) {
-    prepare(next);
-    to = {next->context, next->tsan_fiber, next->stack->lo, next->stack->size};
-  } else {
-    to = root_target();
-  }
+  // The handoff lives in the worker, not on this stack: the ASan fake stack of a
+  // finishing context dies at the switch. The next context on this thread reads it first.
+  final_handoff_ = {Handoff::kComplete, me, nullptr};
+  const SwitchTarget to = target_for(next);
   current_ = next;
   switches_.bump();
   // nullptr fake-stack save: this context is finished and its ASan fake stack may die.
-  switch_context(&me->context, nullptr, to, &h);
+  switch_context(&me->context, nullptr, to, &final_handoff_);
   __builtin_unreachable();
 }
 
@@ -403,7 +393,12 @@ void Worker::wait_current(Coroutine* child) {
 void Worker::run_inline(Coroutine* me, Coroutine* child) {
   const std::uint64_t outer = me->active_id;
   me->active_id = child->id;
+  // The child sees exactly what it would on a fresh stack: the default FP control state;
+  // and whatever it sets stays its own, as the switcher guarantees between contexts.
+  const FpControl fp = read_fp_control();
+  if (!(fp == kDefaultFpControl)) write_fp_control(kDefaultFpControl);
   child->invoke(child);
+  if (!(read_fp_control() == fp)) write_fp_control(fp);
   me->active_id = outer;
   Worker* w = current_worker();  // the child may have migrated us
   child->state.store(kDone, std::memory_order_relaxed);

@@ -90,7 +90,8 @@ class Worker {
   static void leave(Worker* w, Coroutine* me, Coroutine* next, Handoff& h);
   [[noreturn]] void finish_current();
   void prepare(Coroutine* c);
-  SwitchTarget root_target() const noexcept;
+  // Where a switch to `next` lands (nullptr: the root context); gives `next` a stack first.
+  SwitchTarget target_for(Coroutine* next);
 
   Core& core_;
   const unsigned index_;
@@ -99,6 +100,7 @@ class Worker {
   RecordCache records_;
   Sleeper sleeper_;
   Coroutine* current_ = nullptr;  // the coroutine whose stack this thread runs on
+  Handoff final_handoff_{};       // carried by a finishing coroutine's last switch
   bool searching_ = false;
   std::uint32_t tick_ = 0;
   std::uint64_t rng_;

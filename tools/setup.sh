@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Installs what weft needs to build, test and benchmark on Debian 12 (run as root or
+# with sudo available). Safe to run again: apt-get skips what is already installed.
+set -euo pipefail
+packages=(
+  cmake make g++ clang libclang-rt-14-dev clang-format
+  libtbb-dev libgtest-dev libbenchmark-dev
+  libboost-fiber-dev libboost-context-dev
+)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "setup: all packages present"
+  exit 0
+fi
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
+echo "setup: installing ${missing[*]}"
+$SUDO env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"
