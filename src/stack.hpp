@@ -5,8 +5,8 @@
 // therefore guards stacks (PROT_NONE page below, overflow faults) up to a budget of a
 // quarter of max_map_count for the whole process, and past it carves stacks from
 // unguarded slabs of kSlabStacks stacks each (one mapping per slab), whose overflow is
-// caught after the fact by a canary word at the stack's low end, checked whenever the
-// coroutine switches out. A million live coroutines thus cost ~16 thousand guarded
+// caught after the fact by a canary at the stack's low end (its lowest bytes must stay
+// zero), checked whenever the coroutine switches out. A million live coroutines thus cost ~16 thousand guarded
 // mappings plus ~15 thousand slab mappings.
 #pragma once
 
@@ -77,8 +77,5 @@ class StackCache {
   StackAllocator& alloc_;
   std::vector<Stack*> cached_;
 };
-
-// Writes the canary of an unguarded stack (no-op for guarded ones).
-void arm_canary(Stack* s) noexcept;
 
 }  // namespace weft::detail

@@ -1,0 +1,130 @@
+// Shared helpers of the weft test suite: sanitizer detection (to scale counts down,
+// never to skip), a CPU-burning loop the optimizer cannot remove, bounded waits and a
+// watchdog that turns a hang into a prompt failure.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <mutex>
+#include <condition_variable>
+#include <thread>
+
+#if defined(__SANITIZE_THREAD__)
+#define WEFT_TEST_TSAN 1
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define WEFT_TEST_TSAN 1
+#endif
+#endif
+
+#if defined(__SANITIZE_ADDRESS__)
+#define WEFT_TEST_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define WEFT_TEST_ASAN 1
+#endif
+#endif
+
+namespace weft_test {
+
+#ifdef WEFT_TEST_TSAN
+inline constexpr bool kUnderTsan = true;
+#else
+inline constexpr bool kUnderTsan = false;
+#endif
+
+#ifdef WEFT_TEST_ASAN
+inline constexpr bool kUnderAsan = true;
+#else
+inline constexpr bool kUnderAsan = false;
+#endif
+
+inline constexpr bool kUnderSanitizer = kUnderTsan || kUnderAsan;
+
+// `normal` in a plain build, `tsan` under ThreadSanitizer, `asan` under AddressSanitizer.
+template <class T>
+constexpr T scaled(T normal, T tsan, T asan) {
+  return kUnderTsan ? tsan : (kUnderAsan ? asan : normal);
+}
+template <class T>
+constexpr T scaled(T normal, T sanitized) {
+  return kUnderSanitizer ? sanitized : normal;
+}
+
+// Burns CPU for `iters` iterations; the asm barrier keeps the loop from being folded away.
+inline std::uint64_t burn(std::uint64_t iters) {
+  std::uint64_t x = 0x9E3779B97F4A7C15ull;
+  for (std::uint64_t i = 0; i < iters; ++i) {
+    x ^= x << 13;
+    x ^= x >> 7;
+    x ^= x << 17;
+    asm volatile("" : "+r"(x));
+  }
+  return x;
+}
+
+// Iterations of burn() that take about `us` microseconds on this machine (measured once).
+inline std::uint64_t iters_for_us(double us) {
+  static const double per_us = [] {
+    constexpr std::uint64_t kProbe = 2'000'000;
+    double best = 1e300;
+    for (int rep = 0; rep < 3; ++rep) {
+      auto t0 = std::chrono::steady_clock::now();
+      burn(kProbe);
+      auto t1 = std::chrono::steady_clock::now();
+      double d = std::chrono::duration<double, std::micro>(t1 - t0).count();
+      if (d < best) best = d;
+    }
+    return static_cast<double>(kProbe) / (best > 0 ? best : 1.0);
+  }();
+  double n = per_us * us;
+  return n < 1 ? 1 : static_cast<std::uint64_t>(n);
+}
+
+// Spins (yielding the thread, not a coroutine) until pred() or the deadline; returns pred().
+template <class Pred>
+bool spin_until(Pred pred, std::chrono::milliseconds limit = std::chrono::seconds(10)) {
+  const auto deadline = std::chrono::steady_clock::now() + limit;
+  while (!pred()) {
+    if (std::chrono::steady_clock::now() > deadline) return pred();
+    std::this_thread::yield();
+  }
+  return true;
+}
+
+// Aborts the process with a message if not destroyed within `limit`: a hang in the
+// runtime (lost wake-up, deadlocked join) becomes a failure instead of a CI timeout.
+class Watchdog {
+ public:
+  explicit Watchdog(const char* what, std::chrono::seconds limit = std::chrono::seconds(60))
+      : thread_([this, what, limit] {
+          std::unique_lock<std::mutex> lock(mu_);
+          if (!cv_.wait_for(lock, limit, [this] { return disarmed_; })) {
+            std::fprintf(stderr, "weft test watchdog: '%s' still running after %llds; aborting\n", what,
+                         static_cast<long long>(limit.count()));
+            std::fflush(stderr);
+            std::abort();
+          }
+        }) {}
+  ~Watchdog() {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      disarmed_ = true;
+    }
+    cv_.notify_all();
+    thread_.join();
+  }
+  Watchdog(const Watchdog&) = delete;
+  Watchdog& operator=(const Watchdog&) = delete;
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool disarmed_ = false;
+  std::thread thread_;
+};
+
+}  // namespace weft_test

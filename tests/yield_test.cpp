@@ -1,0 +1,402 @@
+// yield / yield_to ordering on one worker, FP control state per coroutine, and what a
+// coroutine sees of its thread across suspension points (it may migrate).
+#include <gtest/gtest.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cfenv>
+#include <cstdint>
+#include <map>
+#include <set>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "test_util.hpp"
+#include "weft/weft.hpp"
+
+namespace {
+
+using weft_test::Watchdog;
+
+// ---- yield_to ----------------------------------------------------------------------------
+
+TEST(YieldTo, HandsOffInTheRequestedOrder) {
+  weft::Scheduler sched({.workers = 1});
+  std::vector<std::string> log = sched.run([] {
+    std::vector<std::string> out;  // only touched on the single worker
+    auto c1 = weft::spawn([&out] { out.push_back("c1"); });
+    auto c2 = weft::spawn([&out] { out.push_back("c2"); });
+    auto c3 = weft::spawn([&out] { out.push_back("c3"); });
+    weft::yield_to(c2);
+    weft::yield_to(c3);
+    weft::yield_to(c1);
+    c1.join();
+    c2.join();
+    c3.join();
+    return out;
+  });
+  EXPECT_EQ(log, (std::vector<std::string>{"c2", "c3", "c1"}));
+}
+
+TEST(YieldTo, CallerRunsAgainWhenTargetSuspends) {
+  weft::Scheduler sched({.workers = 1});
+  std::vector<std::string> log = sched.run([] {
+    std::vector<std::string> out;
+    auto t = weft::spawn([&out] {
+      out.push_back("t1");
+      weft::yield();
+      out.push_back("t2");
+    });
+    weft::yield_to(t);
+    out.push_back("caller");
+    t.join();
+    return out;
+  });
+  EXPECT_EQ(log, (std::vector<std::string>{"t1", "caller", "t2"}));
+}
+
+TEST(YieldTo, HandsOffToTheTargetNotToOtherReadyCoroutines) {
+  // Ten ready siblings; yield_to must pick exactly the named one each time.
+  weft::Scheduler sched({.workers = 1});
+  std::vector<int> log = sched.run([] {
+    std::vector<int> out;
+    std::vector<weft::Task<void>> ts;
+    for (int i = 0; i < 10; ++i) ts.push_back(weft::spawn([&out, i] { out.push_back(i); }));
+    const int order[] = {7, 0, 9, 3, 5};
+    for (int i : order) {
+      weft::yield_to(ts[static_cast<std::size_t>(i)]);
+      out.push_back(100 + i);  // the caller resumes right after its target ended
+    }
+    for (auto& t : ts) t.join();
+    return out;
+  });
+  ASSERT_GE(log.size(), 10u);
+  const std::vector<int> prefix(log.begin(), log.begin() + 10);
+  EXPECT_EQ(prefix, (std::vector<int>{7, 107, 0, 100, 9, 109, 3, 103, 5, 105}));
+  EXPECT_EQ(log.size(), 15u);
+}
+
+TEST(YieldTo, FinishedTargetBehavesAsYield) {
+  weft::Scheduler sched({.workers = 1});
+  int r = sched.run([] {
+    auto t = weft::spawn([] { return 5; });
+    while (!t.done()) weft::yield();
+    weft::yield_to(t);  // finished: just a yield
+    weft::yield_to(t);
+    return t.join();
+  });
+  EXPECT_EQ(r, 5);
+}
+
+TEST(YieldTo, TargetAlreadyRunningElsewhereBehavesAsYield) {
+  Watchdog dog("TargetAlreadyRunningElsewhereBehavesAsYield");
+  weft::Scheduler sched({.workers = 2});
+  int r = sched.run([] {
+    std::atomic<bool> started{false}, stop{false};
+    auto t = weft::spawn([&] {
+      started.store(true);
+      while (!stop.load()) weft::yield();
+      return 9;
+    });
+    // Wait (yielding) until the target runs; it may be on this worker or the other.
+    while (!started.load()) weft::yield();
+    for (int i = 0; i < 100; ++i) weft::yield_to(t);  // running or ready: never run twice
+    stop.store(true);
+    return t.join();
+  });
+  EXPECT_EQ(r, 9);
+}
+
+TEST(YieldTo, TargetSuspendedInJoinBehavesAsYield) {
+  weft::Scheduler sched({.workers = 1});
+  int r = sched.run([] {
+    std::atomic<bool> release{false};
+    auto waiter = weft::spawn([&release] {
+      auto inner = weft::spawn([&release] {
+        while (!release.load()) weft::yield();
+        return 1;
+      });
+      weft::yield();  // let inner start so the join below really suspends
+      return inner.join() + 1;
+    });
+    for (int i = 0; i < 20; ++i) weft::yield_to(waiter);  // waiter is blocked in join after its first run
+    release.store(true);
+    return waiter.join();
+  });
+  EXPECT_EQ(r, 2);
+}
+
+TEST(YieldTo, OutsideACoroutineReturns) {
+  weft::Scheduler sched({.workers = 1});
+  auto t = sched.spawn([] { return 1; });
+  weft::yield_to(t);  // on a plain thread: a yield
+  EXPECT_EQ(t.join(), 1);
+}
+
+// ---- yield -------------------------------------------------------------------------------
+
+// Two coroutines on one worker that each log and yield must strictly alternate.
+std::vector<char> alternate(weft::Scheduler& sched, bool from_coroutine) {
+  constexpr int kRounds = 50;
+  std::mutex mu;  // uncontended (one worker); keeps the log well-defined for TSan anyway
+  std::vector<char> log;
+  std::atomic<int> started{0};
+  auto body = [&](char me) {
+    started.fetch_add(1);
+    while (started.load() < 2) weft::yield();
+    for (int i = 0; i < kRounds; ++i) {
+      {
+        std::lock_guard<std::mutex> lock(mu);
+        log.push_back(me);
+      }
+      weft::yield();
+    }
+  };
+  if (from_coroutine) {
+    sched.run([&] {
+      auto a = weft::spawn(body, 'A');
+      auto b = weft::spawn(body, 'B');
+      a.join();
+      b.join();
+    });
+  } else {
+    auto a = sched.spawn(body, 'A');
+    auto b = sched.spawn(body, 'B');
+    a.join();
+    b.join();
+  }
+  return log;
+}
+
+void expect_alternating(const std::vector<char>& log) {
+  ASSERT_EQ(log.size(), 100u);
+  int a = 0;
+  for (std::size_t i = 0; i < log.size(); ++i) {
+    if (log[i] == 'A') ++a;
+    if (i > 0) {
+      EXPECT_NE(log[i], log[i - 1]) << "no alternation at " << i << ": " << std::string(log.begin(), log.end());
+    }
+  }
+  EXPECT_EQ(a, 50);
+}
+
+TEST(Yield, TwoCoroutinesAlternateOnOneWorker) {
+  weft::Scheduler sched({.workers = 1});
+  expect_alternating(alternate(sched, false));
+}
+
+TEST(Yield, TwoCoroutinesAlternateOnOneWorkerSpawnedFromCoroutine) {
+  weft::Scheduler sched({.workers = 1});
+  expect_alternating(alternate(sched, true));
+}
+
+TEST(Yield, RoundRobinAmongManyOnOneWorker) {
+  // N coroutines that each log then yield, K times: once all have started, every
+  // window of N consecutive entries holds each coroutine exactly once.
+  constexpr int kN = 8, kK = 20;
+  weft::Scheduler sched({.workers = 1});
+  std::vector<int> log = sched.run([] {
+    std::vector<int> out;
+    std::atomic<int> started{0};
+    std::vector<weft::Task<void>> ts;
+    for (int i = 0; i < kN; ++i)
+      ts.push_back(weft::spawn([&, i] {
+        started.fetch_add(1);
+        while (started.load() < kN) weft::yield();
+        for (int k = 0; k < kK; ++k) {
+          out.push_back(i);
+          weft::yield();
+        }
+      }));
+    for (auto& t : ts) t.join();
+    return out;
+  });
+  ASSERT_EQ(log.size(), static_cast<std::size_t>(kN * kK));
+  for (std::size_t w = 0; w + kN <= log.size(); w += kN) {
+    std::vector<int> seen(kN, 0);
+    for (std::size_t j = w; j < w + kN; ++j) ++seen[static_cast<std::size_t>(log[j])];
+    for (int i = 0; i < kN; ++i) EXPECT_EQ(seen[static_cast<std::size_t>(i)], 1) << "window at " << w;
+  }
+}
+
+TEST(Yield, LoneCoroutineYieldReturns) {
+  weft::Scheduler sched({.workers = 1});
+  EXPECT_EQ(sched.run([] {
+    for (int i = 0; i < 1000; ++i) weft::yield();
+    return 1;
+  }),
+            1);
+}
+
+// ---- FP control state ------------------------------------------------------------------
+
+struct FpState {
+  std::uint32_t mxcsr_rc;  // MXCSR rounding-control bits (13-14)
+  std::uint16_t x87_rc;    // x87 control word rounding-control bits (10-11)
+};
+
+FpState read_fp() {
+  std::uint32_t mxcsr = 0;
+  std::uint16_t cw = 0;
+  asm volatile("stmxcsr %0" : "=m"(mxcsr));
+  asm volatile("fnstcw %0" : "=m"(cw));
+  return {mxcsr & 0x6000u, static_cast<std::uint16_t>(cw & 0x0C00u)};
+}
+
+constexpr std::uint32_t kMxcsrUp = 0x4000, kMxcsrNearest = 0, kMxcsrDown = 0x2000;
+constexpr std::uint16_t kX87Up = 0x0800, kX87Nearest = 0, kX87Down = 0x0400;
+
+// 1/3 rounded up and rounded to nearest differ in the last bit.
+double third(double one) {
+  volatile double a = one, b = 3.0;
+  return a / b;
+}
+
+TEST(FpControl, RoundingModeIsPerCoroutine) {
+  weft::Scheduler sched({.workers = 1});
+  struct Out {
+    FpState a_after_set, a_after_yield, b_seen;
+    int a_round_after_yield, b_round;
+    double a_third, b_third;
+  };
+  Out o = sched.run([] {
+    Out out{};
+    std::atomic<int> stage{0};
+    auto a = weft::spawn([&] {
+      std::fesetround(FE_UPWARD);
+      out.a_after_set = read_fp();
+      stage.store(1);
+      while (stage.load() < 2) weft::yield();
+      out.a_after_yield = read_fp();
+      out.a_round_after_yield = std::fegetround();
+      out.a_third = third(1.0);
+    });
+    auto b = weft::spawn([&] {
+      while (stage.load() < 1) weft::yield();  // A has switched to FE_UPWARD and yielded
+      out.b_seen = read_fp();
+      out.b_round = std::fegetround();
+      out.b_third = third(1.0);
+      std::fesetround(FE_DOWNWARD);  // must not leak into A either
+      stage.store(2);
+      weft::yield();
+    });
+    a.join();
+    b.join();
+    return out;
+  });
+  EXPECT_EQ(o.a_after_set.mxcsr_rc, kMxcsrUp);
+  EXPECT_EQ(o.a_after_set.x87_rc, kX87Up);
+  EXPECT_EQ(o.b_seen.mxcsr_rc, kMxcsrNearest) << "MXCSR rounding mode leaked between coroutines";
+  EXPECT_EQ(o.b_seen.x87_rc, kX87Nearest) << "x87 rounding mode leaked between coroutines";
+  EXPECT_EQ(o.b_round, FE_TONEAREST);
+  EXPECT_EQ(o.a_after_yield.mxcsr_rc, kMxcsrUp) << "coroutine lost its MXCSR rounding mode across yield";
+  EXPECT_EQ(o.a_after_yield.x87_rc, kX87Up) << "coroutine lost its x87 rounding mode across yield";
+  EXPECT_EQ(o.a_round_after_yield, FE_UPWARD);
+  EXPECT_GT(o.a_third, o.b_third) << "the SSE unit did not actually round differently";
+  (void)kMxcsrDown;
+  (void)kX87Down;
+}
+
+TEST(FpControl, ManyCoroutinesEachKeepTheirMode) {
+  Watchdog dog("ManyCoroutinesEachKeepTheirMode");
+  // Several workers, coroutines migrating: each keeps the mode it set across yields.
+  weft::Scheduler sched({.workers = 2});
+  const int modes[] = {FE_TONEAREST, FE_UPWARD, FE_DOWNWARD, FE_TOWARDZERO};
+  std::vector<weft::Task<int>> ts;
+  for (int i = 0; i < 64; ++i) {
+    const int mode = modes[i % 4];
+    ts.push_back(sched.spawn([mode] {
+      int bad = 0;
+      std::fesetround(mode);
+      for (int k = 0; k < 20; ++k) {
+        weft::yield();
+        if (std::fegetround() != mode) ++bad;
+        std::uint32_t mxcsr = 0;
+        asm volatile("stmxcsr %0" : "=m"(mxcsr));
+        const int sse_mode = static_cast<int>((mxcsr >> 3) & 0x0C00u);  // same encoding as FE_*
+        if (sse_mode != mode) ++bad;
+      }
+      return bad;
+    }));
+  }
+  int bad = 0;
+  for (auto& t : ts) bad += t.join();
+  EXPECT_EQ(bad, 0);
+}
+
+TEST(FpControl, FreshCoroutineStartsWithDefaultMode) {
+  weft::Scheduler sched({.workers = 1});
+  // A coroutine that changes the mode and ends must not hand it to the next one.
+  sched.run([] { std::fesetround(FE_UPWARD); });
+  auto st = sched.run([] { return read_fp(); });
+  EXPECT_EQ(st.mxcsr_rc, kMxcsrNearest);
+  EXPECT_EQ(st.x87_rc, kX87Nearest);
+  // Nor change the mode of the plain thread that joined it.
+  EXPECT_EQ(std::fegetround(), FE_TONEAREST);
+  EXPECT_EQ(read_fp().mxcsr_rc, kMxcsrNearest);
+  std::fesetround(FE_TONEAREST);  // in case it leaked, keep later tests in this process sane
+}
+
+TEST(FpControl, ChildJoinedInlineDoesNotChangeParentMode) {
+  weft::Scheduler sched({.workers = 1});
+  auto st = sched.run([] {
+    auto child = weft::spawn([] { std::fesetround(FE_DOWNWARD); });
+    child.join();  // not started yet: may run inline on this stack
+    return read_fp();
+  });
+  EXPECT_EQ(st.mxcsr_rc, kMxcsrNearest) << "a child's rounding mode leaked into its joiner";
+  EXPECT_EQ(st.x87_rc, kX87Nearest) << "a child's rounding mode leaked into its joiner";
+}
+
+// ---- thread identity across suspension ----------------------------------------------------
+
+long gettid_now() { return syscall(SYS_gettid); }
+
+TEST(Migration, CurrentWorkerTracksTheRealThreadAcrossYields) {
+  Watchdog dog("CurrentWorkerTracksTheRealThreadAcrossYields");
+  // Coroutines migrate when they suspend. After every suspension point current_worker()
+  // must describe the thread actually running (no stale thread-local read): the map
+  // tid -> worker index must be a function and injective.
+  weft::Scheduler sched({.workers = 2});
+  std::mutex mu;
+  std::map<long, std::set<int>> tid_to_worker;
+  std::map<int, std::set<long>> worker_to_tid;
+  std::atomic<int> id_changes{0};
+  std::vector<weft::Task<void>> ts;
+  for (int i = 0; i < 40; ++i)
+    ts.push_back(sched.spawn([&] {
+      const std::uint64_t id = weft::this_coroutine_id();
+      for (int k = 0; k < 50; ++k) {
+        const int w = weft::current_worker();
+        const long tid = gettid_now();
+        {
+          std::lock_guard<std::mutex> lock(mu);
+          tid_to_worker[tid].insert(w);
+          worker_to_tid[w].insert(tid);
+        }
+        weft_test::burn(200);
+        if (k % 3 == 0) {
+          weft::yield();
+        } else {
+          auto c = weft::spawn([] { weft::yield(); });
+          c.join();
+        }
+        if (weft::this_coroutine_id() != id) id_changes.fetch_add(1);
+        if (!weft::in_coroutine()) id_changes.fetch_add(1);
+      }
+    }));
+  for (auto& t : ts) t.join();
+  EXPECT_EQ(id_changes.load(), 0);
+  for (auto& [tid, ws] : tid_to_worker) {
+    EXPECT_EQ(ws.size(), 1u) << "thread " << tid << " reported as several workers";
+    for (int w : ws) {
+      EXPECT_GE(w, 0);
+      EXPECT_LT(w, 2);
+    }
+  }
+  for (auto& [w, tids] : worker_to_tid) EXPECT_EQ(tids.size(), 1u) << "worker " << w << " seen on several threads";
+}
+
+}  // namespace
