@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <stdexcept>
 #include <string>
 #include <thread>
@@ -34,6 +35,7 @@ std::uint64_t take_ids(std::uint64_t count) noexcept {
 
 Core::Core(const Options& options)
     : options_(resolve_options(options)), stacks_(options_.stack_size), idle_(options_.workers) {
+  idle_.set_interrupt([](void* poller) { static_cast<Poller*>(poller)->interrupt(); }, &poller_);
   workers_.reserve(options_.workers);
   for (unsigned i = 0; i < options_.workers; ++i) {
     workers_.push_back(std::make_unique<Worker>(*this, i));
@@ -86,6 +88,12 @@ void Core::wake_external(Coroutine* c) {
   c->state.store(kReady, std::memory_order_release);
   injected_.push(c);
   idle_.notify(/*strict=*/true);
+}
+
+std::int64_t Core::earliest_timer() const noexcept {
+  std::int64_t t = TimerQueue::kNone;
+  for (const auto& w : workers_) t = std::min(t, w->timers().earliest());
+  return t;
 }
 
 bool Core::has_work() const noexcept {

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "parking.hpp"
+#include "poller.hpp"
 #include "stack.hpp"
 #include "weft/detail/coroutine.hpp"
 #include "weft/options.hpp"
@@ -41,6 +42,9 @@ class Core {
   Worker& worker(unsigned i) noexcept { return *workers_[i]; }
   IdleSet& idle() noexcept { return idle_; }
   StackAllocator& stack_allocator() noexcept { return stacks_; }
+  Poller& poller() noexcept { return poller_; }
+  // Earliest timer of any worker (steady-clock ns), TimerQueue::kNone when none.
+  std::int64_t earliest_timer() const noexcept;
   bool exiting() const noexcept { return exiting_.load(std::memory_order_acquire); }
 
   // A spawn from a thread that is not one of this scheduler's workers.
@@ -62,6 +66,7 @@ class Core {
   const Options options_;
   StackAllocator stacks_;  // outlives the workers' stack caches
   IdleSet idle_;
+  Poller poller_;
   tbb::concurrent_queue<Coroutine*> injected_;
   std::vector<std::unique_ptr<Worker>> workers_;
 

@@ -2,6 +2,7 @@
 
 #include <linux/futex.h>
 #include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 
 namespace weft::detail {
@@ -10,6 +11,15 @@ void futex_wait(std::atomic<std::uint32_t>* word, std::uint32_t expected) noexce
   // std::atomic<uint32_t> is layout-compatible with uint32_t on this platform.
   syscall(SYS_futex, reinterpret_cast<std::uint32_t*>(word), FUTEX_WAIT_PRIVATE, expected, nullptr,
           nullptr, 0);
+}
+
+void futex_wait_until(std::atomic<std::uint32_t>* word, std::uint32_t expected,
+                      std::int64_t deadline_ns) noexcept {
+  timespec ts{static_cast<time_t>(deadline_ns / 1'000'000'000),
+              static_cast<long>(deadline_ns % 1'000'000'000)};
+  // FUTEX_WAIT_BITSET takes an absolute timeout, on CLOCK_MONOTONIC by default.
+  syscall(SYS_futex, reinterpret_cast<std::uint32_t*>(word), FUTEX_WAIT_BITSET_PRIVATE, expected,
+          &ts, nullptr, FUTEX_BITSET_MATCH_ANY);
 }
 
 void futex_wake(std::atomic<std::uint32_t>* word, int count) noexcept {

@@ -8,6 +8,9 @@ namespace weft::detail {
 
 // Sleeps while *word == expected (returns at once otherwise, or spuriously).
 void futex_wait(std::atomic<std::uint32_t>* word, std::uint32_t expected) noexcept;
+// The same with an absolute CLOCK_MONOTONIC (= std::chrono::steady_clock) deadline in ns.
+void futex_wait_until(std::atomic<std::uint32_t>* word, std::uint32_t expected,
+                      std::int64_t deadline_ns) noexcept;
 void futex_wake(std::atomic<std::uint32_t>* word, int count) noexcept;
 
 // A one-shot event for a plain thread: wait() blocks the thread until wake().

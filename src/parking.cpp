@@ -38,8 +38,16 @@ void IdleSet::wake_one() noexcept {
     sleeping_.fetch_sub(1, std::memory_order_relaxed);
     searching_.fetch_add(1, std::memory_order_seq_cst);  // the woken worker searches
   }
+  wake(s);
+}
+
+void IdleSet::wake(Sleeper* s) noexcept {
   s->word.store(0, std::memory_order_release);
-  futex_wake(&s->word, 1);
+  if (s->in_epoll.load(std::memory_order_acquire) && interrupt_) {
+    interrupt_(interrupt_ctx_);
+  } else {
+    futex_wake(&s->word, 1);
+  }
 }
 
 void IdleSet::prepare_park(Sleeper* s) {
@@ -72,10 +80,7 @@ void IdleSet::wake_all() noexcept {
     sleeping_.fetch_sub(static_cast<int>(all.size()), std::memory_order_relaxed);
     searching_.fetch_add(static_cast<int>(all.size()), std::memory_order_seq_cst);
   }
-  for (Sleeper* s : all) {
-    s->word.store(0, std::memory_order_release);
-    futex_wake(&s->word, 1);
-  }
+  for (Sleeper* s : all) wake(s);
 }
 
 }  // namespace weft::detail

@@ -23,7 +23,8 @@
 namespace weft::detail {
 
 struct Sleeper {
-  std::atomic<std::uint32_t> word{0};  // 1 while parked (futex word)
+  std::atomic<std::uint32_t> word{0};     // 1 while parked (futex word)
+  std::atomic<bool> in_epoll{false};      // parked in the poller's epoll_wait instead
 };
 
 class IdleSet {
@@ -50,18 +51,31 @@ class IdleSet {
   static void park(Sleeper* s) noexcept;
   // Wakes every sleeper (shutdown).
   void wake_all() noexcept;
+  // Wakes one sleeper whatever the searchers do: a new timer may be due before any
+  // sleeper planned to wake.
+  void wake_one_sleeper() noexcept {
+    if (sleeping_.load(std::memory_order_seq_cst) != 0) wake_one();
+  }
+  // How to wake a sleeper parked in epoll_wait.
+  void set_interrupt(void (*fn)(void*), void* ctx) noexcept {
+    interrupt_ = fn;
+    interrupt_ctx_ = ctx;
+  }
 
   int searching() const noexcept { return searching_.load(std::memory_order_relaxed); }
   int sleeping() const noexcept { return sleeping_.load(std::memory_order_relaxed); }
 
  private:
   void wake_one() noexcept;
+  void wake(Sleeper* s) noexcept;
 
   const int workers_;
   alignas(64) std::atomic<int> searching_{0};
   alignas(64) std::atomic<int> sleeping_{0};
   std::mutex mu_;
   std::vector<Sleeper*> idle_;  // under mu_
+  void (*interrupt_)(void*) = nullptr;
+  void* interrupt_ctx_ = nullptr;
 };
 
 }  // namespace weft::detail

@@ -1,8 +1,11 @@
 #include "worker.hpp"
 
 #include <pthread.h>
+#include <sys/prctl.h>
 #include <sched.h>
 
+#include <algorithm>
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 
@@ -20,6 +23,12 @@ constexpr int kPausesPerRound = 32;
 constexpr std::uint64_t kIdBlock = 1024;
 
 void cpu_relax() noexcept { __builtin_ia32_pause(); }
+
+std::int64_t now_ns() noexcept {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             Clock::now().time_since_epoch())
+      .count();
+}
 
 // Claims a queued coroutine for running: the one CAS that decides which queue entry,
 // inline join or yield_to gets to run it. acquire pairs with the release that made it
@@ -129,6 +138,8 @@ void Worker::main() {
     root_stack_size_ = size;
     pthread_attr_destroy(&attr);
   }
+  // Timed sleeps of parked workers serve coroutine timers: no 50 us default slack.
+  prctl(PR_SET_TIMERSLACK, 1UL, 0UL, 0UL, 0UL);
   if (core_.options().pin_workers) {
     cpu_set_t set;
     CPU_ZERO(&set);
@@ -153,6 +164,7 @@ void Worker::main() {
 
 Coroutine* Worker::find_work() {
   for (;;) {
+    fire_timers();
     Coroutine* c = pick_local();
     if (!c) c = take_injected();
     if (c) {
@@ -176,18 +188,59 @@ Coroutine* Worker::find_work() {
     }
     if (core_.exiting()) return nullptr;
 
-    // Nothing anywhere: give back idle stack pages, then sleep.
+    // Nothing to run: give back idle stack pages, then sleep until work, I/O or the next
+    // timer of any worker (a busy worker's timers must not wait for it).
     stacks_.trim();
     core_.on_worker_idle();
+    Poller& poller = core_.poller();
+    const bool as_poller = poller.active() && poller.try_acquire();
+    sleeper_.in_epoll.store(as_poller, std::memory_order_release);
     core_.idle().prepare_park(&sleeper_);
-    if (core_.has_work() || core_.exiting()) {
+    const std::int64_t deadline = core_.earliest_timer();
+    if (core_.has_work() || core_.exiting() || deadline <= now_ns()) {
+      if (as_poller) poller.release();
       if (core_.idle().cancel_park(&sleeper_)) continue;
-      // A waker already took us off the idle list; consume its wake-up.
-    } else {
-      parks_.bump();
+      IdleSet::park(&sleeper_);  // a waker already took us: consume its wake-up
+      searching_ = true;
+      continue;
     }
+    parks_.bump();
+    searching_ = sleep(as_poller, deadline);
+  }
+}
+
+bool Worker::sleep(bool as_poller, std::int64_t deadline_ns) {
+  if (as_poller) {
+    const std::int64_t timeout =
+        deadline_ns == TimerQueue::kNone ? -1 : std::max<std::int64_t>(0, deadline_ns - now_ns());
+    core_.poller().poll(timeout);  // the ready coroutines land in this worker's deque
+    core_.poller().release();
+  } else if (deadline_ns == TimerQueue::kNone) {
     IdleSet::park(&sleeper_);
-    searching_ = true;  // the waker counted us as a searcher
+  } else {
+    futex_wait_until(&sleeper_.word, 1, deadline_ns);
+  }
+  const bool listed = core_.idle().cancel_park(&sleeper_);
+  if (!listed) IdleSet::park(&sleeper_);  // taken by a waker: wait for its store
+  sleeper_.in_epoll.store(false, std::memory_order_relaxed);
+  return !listed;
+}
+
+bool Worker::fire_timers() {
+  const auto now = Clock::now();
+  std::size_t fired = 0;
+  for (unsigned i = 0; i < core_.size(); ++i) {
+    fired += core_.worker(i).timers().fire(now, [this](Waiter* w) { make_ready(w->co); });
+  }
+  return fired != 0;
+}
+
+void Worker::poll_events() {
+  timers_.fire(Clock::now(), [this](Waiter* w) { make_ready(w->co); });
+  Poller& poller = core_.poller();
+  if (poller.active() && poller.try_acquire()) {
+    poller.poll(0);
+    poller.release();
   }
 }
 
@@ -202,7 +255,9 @@ Coroutine* Worker::pick_local() {
   for (;;) {
     Coroutine* c;
     if (++tick_ % kFairnessTick == 0) {
-      // Fairness: LIFO alone can starve old entries and injected work (tokio#5686).
+      // Fairness: LIFO alone can starve old entries, injected work, due timers and I/O
+      // (tokio#5686; Go looks at its global queue every 61 ticks).
+      poll_events();
       c = take_injected();
       if (c) return c;
       c = deque_.pop_oldest();
@@ -289,6 +344,18 @@ void Worker::run_handoff(void* transfer) {
     case Handoff::kComplete:
       complete(h.prev);
       break;
+    case Handoff::kPark: {
+      h.prev->state.store(kWaiting, std::memory_order_relaxed);
+      if (h.waiter->has_deadline) {
+        timers_.add(h.waiter);
+        // A sleeping worker planned its wake-up before this deadline existed.
+        if (timers_.earliest() == TimerQueue::ns_of(h.waiter->deadline)) {
+          core_.idle().wake_one_sleeper();
+        }
+      }
+      h.lock->unlock();  // from here a waker may find and resume prev
+      break;
+    }
   }
 }
 
@@ -386,6 +453,12 @@ void Worker::wait_current(Coroutine* child) {
   Handoff h{Handoff::kWaitJoin, me, child};
   leave(this, me, pick_local(), h);
   // Resumed: the child is done (its completion woke us, or the handoff found it done).
+}
+
+void Worker::park_current(Waiter& w, SpinLock& lock) {
+  Coroutine* me = current_;
+  Handoff h{Handoff::kPark, me, nullptr, &w, &lock};
+  leave(this, me, pick_local(), h);
 }
 
 // Runs a claimed, never-started child on the joiner's stack (no stack, no switch). If the

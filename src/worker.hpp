@@ -11,7 +11,9 @@
 #include "parking.hpp"
 #include "record_pool.hpp"
 #include "stack.hpp"
+#include "timer.hpp"
 #include "weft/detail/coroutine.hpp"
+#include "weft/detail/wait.hpp"
 
 namespace weft::detail {
 
@@ -20,9 +22,11 @@ class Core;
 // What a context that switched away asks the next context to do once it is off its
 // stack (suspend-then-publish: nobody may resume a coroutine still running on its stack).
 struct Handoff {
-  enum Kind : std::uint8_t { kRequeue, kWaitJoin, kComplete } kind;
-  Coroutine* prev;   // the coroutine that switched away
-  Coroutine* other;  // kWaitJoin: the coroutine it waits for
+  enum Kind : std::uint8_t { kRequeue, kWaitJoin, kComplete, kPark } kind;
+  Coroutine* prev;             // the coroutine that switched away
+  Coroutine* other = nullptr;  // kWaitJoin: the coroutine it waits for
+  Waiter* waiter = nullptr;    // kPark: its waiter (timer armed here) ...
+  SpinLock* lock = nullptr;    // ... and the primitive's lock, released here
 };
 
 // A single-writer event counter that other threads may read.
@@ -59,12 +63,17 @@ class Worker {
   void yield_to_current(Coroutine* target);
   // Returns once `child` is done: runs it inline if it has not started, else suspends.
   void wait_current(Coroutine* child);
+  // park() for the running coroutine: suspends it; the next context arms its timer and
+  // releases `lock`.
+  void park_current(Waiter& w, SpinLock& lock);
 
   // ---- any thread ----
   unsigned index() const noexcept { return index_; }
   Core& core() noexcept { return core_; }
   bool has_queued() const noexcept { return !deque_.empty(); }
   Coroutine* steal() noexcept { return deque_.steal(); }
+  TimerQueue& timers() noexcept { return timers_; }
+  const TimerQueue& timers() const noexcept { return timers_; }
   std::uint64_t spawned() const noexcept { return spawned_.read(); }
   std::uint64_t completed() const noexcept { return completed_.read(); }
   std::uint64_t switches() const noexcept { return switches_.read(); }
@@ -82,6 +91,13 @@ class Worker {
   Coroutine* take_injected();
   Coroutine* steal_round();
   void found_work_while_searching() noexcept;
+  // Fires due timers of every worker of this scheduler; true if any coroutine woke.
+  bool fire_timers();
+  // Sleeps (futex, or epoll_wait as the poller) until woken, I/O, or `deadline_ns`.
+  // True when a waker took this worker off the idle list (it is then a searcher).
+  bool sleep(bool as_poller, std::int64_t deadline_ns);
+  // Periodic look at timers and I/O from the scheduling path of a busy worker.
+  void poll_events();
   void run_inline(Coroutine* me, Coroutine* child);
   void complete(Coroutine* c);
   void run_handoff(void* transfer);
@@ -96,6 +112,7 @@ class Worker {
   Core& core_;
   const unsigned index_;
   ChaseLevDeque<Coroutine> deque_;
+  TimerQueue timers_;
   StackCache stacks_;
   RecordCache records_;
   Sleeper sleeper_;

@@ -1,0 +1,19 @@
+// Waiting for a file descriptor, suspending only the calling coroutine.
+#pragma once
+
+#include <chrono>
+#include <optional>
+
+namespace weft {
+
+// In a coroutine: suspends it until `fd` is readable (data, EOF, peer hang-up or error
+// also count), or the timeout passes; the worker runs other coroutines meanwhile, and an
+// idle worker waits in epoll_wait. On a plain thread: poll(2). Returns false on timeout.
+// Readiness is level-triggered: an fd with unread data is reported readable at once.
+// Several coroutines may wait on one fd; readiness wakes all of them (each retries).
+// Throws std::system_error if the fd cannot be watched (e.g. EBADF, or a regular file).
+bool wait_readable(int fd, std::optional<std::chrono::nanoseconds> timeout = {});
+// The same for writability.
+bool wait_writable(int fd, std::optional<std::chrono::nanoseconds> timeout = {});
+
+}  // namespace weft
