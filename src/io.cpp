@@ -16,6 +16,10 @@ namespace {
 
 bool wait_fd(int fd, std::uint32_t events, short poll_events,
              std::optional<std::chrono::nanoseconds> timeout) {
+  if (fd < 0) {
+    throw std::system_error(EBADF, std::generic_category(),
+                            "weft: cannot wait on fd " + std::to_string(fd));
+  }
   const auto deadline = timeout ? std::chrono::steady_clock::now() + *timeout
                                 : std::chrono::steady_clock::time_point{};
   detail::Worker* w = detail::current_worker();

@@ -1,5 +1,6 @@
 #include "poller.hpp"
 
+#include <poll.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
@@ -104,15 +105,23 @@ void Poller::arm(int fd, const Entry& e) {
 
 bool Poller::wait(int fd, std::uint32_t events, const Clock::time_point* deadline) {
   Entry& e = entry(fd);
+  if (deadline) {
+    // A timed wait looks first, so a short timeout cannot beat already-present readiness
+    // to the waiter (the timer and the poller would otherwise race for it).
+    pollfd p{fd, static_cast<short>(events == EPOLLIN ? POLLIN : POLLOUT), 0};
+    if (::poll(&p, 1, 0) == 1 && !(p.revents & POLLNVAL)) return true;
+  }
   Waiter*& list = events == EPOLLIN ? e.readers : e.writers;
   Waiter w;
   e.lock.lock();
   push_front(list, &w);
   try {
     arm(fd, e);
-  } catch (...) {
+  } catch (const std::system_error& err) {
     unlink(list, &w);
     e.lock.unlock();
+    // Regular files and the like cannot be watched, and are always ready, as poll(2) says.
+    if (err.code().value() == EPERM) return true;
     throw;
   }
   waits_.fetch_add(1, std::memory_order_acq_rel);

@@ -255,9 +255,8 @@ Coroutine* Worker::pick_local() {
   for (;;) {
     Coroutine* c;
     if (++tick_ % kFairnessTick == 0) {
-      // Fairness: LIFO alone can starve old entries, injected work, due timers and I/O
-      // (tokio#5686; Go looks at its global queue every 61 ticks).
-      poll_events();
+      // Fairness: LIFO alone can starve old entries and injected work (tokio#5686; Go
+      // looks at its global queue every 61 ticks). Timers and I/O: see run_handoff.
       c = take_injected();
       if (c) return c;
       c = deque_.pop_oldest();
@@ -321,6 +320,10 @@ void Worker::leave(Worker* w, Coroutine* me, Coroutine* next, Handoff& h) {
 }
 
 void Worker::run_handoff(void* transfer) {
+  // Every few dozen switches a busy worker looks at due timers and I/O readiness. Here,
+  // not in pick_local(): a parking coroutine still holds its primitive's lock while the
+  // next one is picked, and collecting I/O takes fd locks.
+  if (++handoffs_ % kFairnessTick == 0) poll_events();
   if (!transfer) return;
   const Handoff h = *static_cast<const Handoff*>(transfer);  // copy before publishing prev
   if (h.prev->stack && !h.prev->stack->canary_intact()) report_overflow(h.prev);

@@ -120,6 +120,7 @@ class Worker {
   Handoff final_handoff_{};       // carried by a finishing coroutine's last switch
   bool searching_ = false;
   std::uint32_t tick_ = 0;
+  std::uint32_t handoffs_ = 0;
   std::uint64_t rng_;
   std::uint64_t next_id_ = 0, id_limit_ = 0;
 

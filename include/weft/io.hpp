@@ -11,7 +11,8 @@ namespace weft {
 // idle worker waits in epoll_wait. On a plain thread: poll(2). Returns false on timeout.
 // Readiness is level-triggered: an fd with unread data is reported readable at once.
 // Several coroutines may wait on one fd; readiness wakes all of them (each retries).
-// Throws std::system_error if the fd cannot be watched (e.g. EBADF, or a regular file).
+// Fds that epoll cannot watch (regular files, /dev/null) are always ready, as with poll(2).
+// Throws std::system_error for an fd that is not open (EBADF).
 bool wait_readable(int fd, std::optional<std::chrono::nanoseconds> timeout = {});
 // The same for writability.
 bool wait_writable(int fd, std::optional<std::chrono::nanoseconds> timeout = {});
