@@ -53,5 +53,6 @@ constexpr std::int64_t fib_serial(int n) {
 void register_yield_benchmarks();
 void register_spawn_benchmarks();
 void register_fib_benchmarks();
+void register_sync_benchmarks();
 
 }  // namespace weft_bench

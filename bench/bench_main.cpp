@@ -55,6 +55,7 @@ int main(int argc, char** argv) {
   register_yield_benchmarks();
   register_spawn_benchmarks();
   register_fib_benchmarks();
+  register_sync_benchmarks();
 
   benchmark::Initialize(&argc, argv);
   if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;

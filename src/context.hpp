@@ -57,6 +57,26 @@ inline void* make_context(void* stack_top, EntryFn entry) noexcept {
   return frame;
 }
 
+// The Itanium C++ ABI's per-thread exception globals (__cxa_eh_globals): the stack of
+// caught exceptions and the count of uncaught ones. Each context keeps its own copy while
+// switched out; swap_exception_state() trades them at every switch.
+struct ExceptionState {
+  void* caught = nullptr;
+  unsigned uncaught = 0;
+};
+// The calling thread's globals; never inlined (the ABI declares __cxa_get_globals const,
+// and a cached result would name the previous thread's after a coroutine migrates).
+ExceptionState* thread_exception_state() noexcept;
+
+inline void swap_exception_state(void*& save_caught, unsigned& save_uncaught,
+                                 void* load_caught, unsigned load_uncaught) noexcept {
+  ExceptionState* g = thread_exception_state();
+  save_caught = g->caught;
+  save_uncaught = g->uncaught;
+  g->caught = load_caught;
+  g->uncaught = load_uncaught;
+}
+
 // What a switch needs to know of its target.
 struct SwitchTarget {
   void* sp;

@@ -55,11 +55,14 @@ Core::~Core() {
   stopping_.store(true, std::memory_order_seq_cst);
   // An outside spawn that passed its stopping_ check before we set it finishes its push
   // within a few instructions; wait for it so live() counts it.
-  while (external_inflight_.load(std::memory_order_seq_cst) != 0) std::this_thread::yield();
+  wait_external_calls();
   {
     std::unique_lock lock(done_mu_);
     done_cv_.wait(lock, [this] { return live() == 0; });
   }
+  // A thread that woke our last coroutine may still be inside wake_external(), after
+  // the push that let it finish: let it leave before this Core goes away.
+  wait_external_calls();
   exiting_.store(true, std::memory_order_seq_cst);
   idle_.wake_all();
   for (auto& w : workers_) w->join_thread();
@@ -69,9 +72,8 @@ Core::~Core() {
 }
 
 void Core::submit_external(Coroutine* c) {
-  external_inflight_.fetch_add(1, std::memory_order_seq_cst);
+  ExternalCall call(*this);
   if (stopping_.load(std::memory_order_seq_cst)) {
-    external_inflight_.fetch_sub(1, std::memory_order_seq_cst);
     throw std::logic_error("weft: spawn refused: the scheduler is shutting down");
   }
   c->id = take_ids(1);
@@ -80,20 +82,14 @@ void Core::submit_external(Coroutine* c) {
   c->state.store(kFresh, std::memory_order_relaxed);
   external_spawned_.fetch_add(1, std::memory_order_release);
   injected_.push(c);  // the queue's internal synchronization publishes the record
-  external_inflight_.fetch_sub(1, std::memory_order_seq_cst);
   idle_.notify(/*strict=*/true);
 }
 
 void Core::wake_external(Coroutine* c) {
+  ExternalCall call(*this);
   c->state.store(kReady, std::memory_order_release);
   injected_.push(c);
   idle_.notify(/*strict=*/true);
-}
-
-std::int64_t Core::earliest_timer() const noexcept {
-  std::int64_t t = TimerQueue::kNone;
-  for (const auto& w : workers_) t = std::min(t, w->timers().earliest());
-  return t;
 }
 
 bool Core::has_work() const noexcept {

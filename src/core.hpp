@@ -9,10 +9,12 @@
 #include <cstdint>
 #include <memory>
 #include <mutex>
+#include <type_traits>
 #include <vector>
 
 #include "parking.hpp"
 #include "poller.hpp"
+#include "sanitizers.hpp"
 #include "stack.hpp"
 #include "weft/detail/coroutine.hpp"
 #include "weft/options.hpp"
@@ -62,12 +64,27 @@ class Core {
 
  private:
   std::uint64_t live() const noexcept;
+  void wait_external_calls() const noexcept;
+
+  // Marks a call from outside the pool (which may outlive the coroutine it makes
+  // runnable) so the destructor waits for it to return.
+  struct ExternalCall {
+    explicit ExternalCall(Core& c) : core(c) {
+      core.external_inflight_.fetch_add(1, std::memory_order_seq_cst);
+    }
+    ~ExternalCall() { core.external_inflight_.fetch_sub(1, std::memory_order_seq_cst); }
+    Core& core;
+  };
 
   const Options options_;
   StackAllocator stacks_;  // outlives the workers' stack caches
   IdleSet idle_;
   Poller poller_;
-  tbb::concurrent_queue<Coroutine*> injected_;
+  // Under TSan, std::allocator: TBB's allocator recycles memory behind TSan's back, which
+  // it reports as races (oneTBB's scalable allocator is invisible to the sanitizer).
+  using InjectAllocator = std::conditional_t<WEFT_TSAN, std::allocator<Coroutine*>,
+                                             tbb::cache_aligned_allocator<Coroutine*>>;
+  tbb::concurrent_queue<Coroutine*, InjectAllocator> injected_;
   std::vector<std::unique_ptr<Worker>> workers_;
 
   std::atomic<bool> stopping_{false};

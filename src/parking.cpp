@@ -42,11 +42,13 @@ void IdleSet::wake_one() noexcept {
 }
 
 void IdleSet::wake(Sleeper* s) noexcept {
+  // Read before the store that lets the sleeper go: after it, the sleeper may run on.
+  const bool in_epoll = s->in_epoll.load(std::memory_order_acquire) && interrupt_;
   s->word.store(0, std::memory_order_release);
-  if (s->in_epoll.load(std::memory_order_acquire) && interrupt_) {
+  if (in_epoll) {
     interrupt_(interrupt_ctx_);
   } else {
-    futex_wake(&s->word, 1);
+    futex_wake(&s->word, 1);  // on the word's address only: harmless if it is gone
   }
 }
 

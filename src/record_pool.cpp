@@ -24,6 +24,8 @@ void reset_record(Coroutine* c) noexcept {
   c->active_id = 0;
   c->tsan_fiber = nullptr;
   c->asan_fake_stack = nullptr;
+  c->eh_caught = nullptr;
+  c->eh_uncaught = 0;
 }
 
 RecordCache::~RecordCache() {

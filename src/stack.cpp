@@ -89,7 +89,7 @@ Stack* StackAllocator::map_guarded() {
     throw std::system_error(err, std::generic_category(), "weft: stack guard mprotect");
   }
   mappings_.emplace_back(base, bytes);
-  return descriptors_.emplace_back(new Stack{base + page_, size_, true, nullptr}).get();
+  return descriptors_.emplace_back(new Stack{base + page_, size_, true, nullptr, nullptr}).get();
 }
 
 Stack* StackAllocator::carve_from_slab() {
@@ -99,14 +99,24 @@ Stack* StackAllocator::carve_from_slab() {
     mappings_.emplace_back(slab_next_, bytes);
     slab_left_ = kSlabStacks;
   }
-  Stack* s = descriptors_.emplace_back(new Stack{slab_next_, size_, false, nullptr}).get();
+  Stack* s = descriptors_.emplace_back(new Stack{slab_next_, size_, false, nullptr, nullptr}).get();
   slab_next_ += size_;
   --slab_left_;
   return s;
 }
 
+namespace {
+void drop_tsan_fiber(Stack* s) noexcept {
+  tsan_destroy_fiber(s->tsan_fiber);
+  s->tsan_fiber = nullptr;
+}
+}  // namespace
+
 StackCache::~StackCache() {
-  for (Stack* s : cached_) alloc_.release(s);
+  for (Stack* s : cached_) {
+    drop_tsan_fiber(s);
+    alloc_.release(s);
+  }
 }
 
 Stack* StackCache::get() {
@@ -118,6 +128,7 @@ Stack* StackCache::get() {
     s = alloc_.allocate();
   }
   unpoison_stack(s->lo, s->size);
+  if (WEFT_TSAN && !s->tsan_fiber) s->tsan_fiber = tsan_create_fiber();
   return s;
 }
 
@@ -125,6 +136,7 @@ void StackCache::put(Stack* s) noexcept {
   try {
     cached_.push_back(s);
   } catch (const std::bad_alloc&) {
+    drop_tsan_fiber(s);
     alloc_.release(s);
   }
 }
@@ -134,6 +146,7 @@ void StackCache::trim() noexcept {
     Stack* s = cached_.back();
     cached_.pop_back();
     madvise(s->lo, s->size, MADV_DONTNEED);
+    drop_tsan_fiber(s);
     alloc_.release(s);
   }
 }

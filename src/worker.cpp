@@ -116,12 +116,19 @@ SwitchTarget Worker::target_for(Coroutine* next) {
   return {next->context, next->tsan_fiber, next->stack->lo, next->stack->size};
 }
 
+void Worker::trade_exception_state(Coroutine* from, Coroutine* to) noexcept {
+  void*& save_caught = from ? from->eh_caught : root_eh_caught_;
+  unsigned& save_uncaught = from ? from->eh_uncaught : root_eh_uncaught_;
+  swap_exception_state(save_caught, save_uncaught, to ? to->eh_caught : root_eh_caught_,
+                       to ? to->eh_uncaught : root_eh_uncaught_);
+}
+
 void Worker::prepare(Coroutine* c) {
   if (c->stack) return;
   Stack* s = stacks_.get();
   c->stack = s;
   c->context = make_context(s->top(), &Worker::coroutine_entry);
-  c->tsan_fiber = tsan_create_fiber();
+  c->tsan_fiber = s->tsan_fiber;
 }
 
 // ---- the root context ----
@@ -152,6 +159,7 @@ void Worker::main() {
     const SwitchTarget to = target_for(c);
     current_ = c;
     switches_.bump();
+    trade_exception_state(nullptr, c);
     void* transfer = switch_context(&root_sp_, &root_fake_stack_, to, nullptr);
     // The root context never migrates: `this` is still the running worker.
     current_ = nullptr;
@@ -314,6 +322,7 @@ void Worker::leave(Worker* w, Coroutine* me, Coroutine* next, Handoff& h) {
   const SwitchTarget to = w->target_for(next);
   w->current_ = next;
   w->switches_.bump();
+  w->trade_exception_state(me, next);
   void* transfer = switch_context(&me->context, &me->asan_fake_stack, to, &h);
   // Resumed, possibly on another thread: re-read the worker.
   current_worker()->run_handoff(transfer);
@@ -363,9 +372,9 @@ void Worker::run_handoff(void* transfer) {
 }
 
 void Worker::complete(Coroutine* c) {
+  // Only now that no thread runs on it; its TSan fiber stays with the stack.
   stacks_.put(c->stack);
   c->stack = nullptr;
-  tsan_destroy_fiber(c->tsan_fiber);  // only now that no thread runs on it
   c->tsan_fiber = nullptr;
   c->state.store(kDone, std::memory_order_relaxed);
   completed_.bump();
@@ -398,6 +407,7 @@ void Worker::finish_current() {
   const SwitchTarget to = target_for(next);
   current_ = next;
   switches_.bump();
+  trade_exception_state(me, next);
   // nullptr fake-stack save: this context is finished and its ASan fake stack may die.
   switch_context(&me->context, nullptr, to, &final_handoff_);
   __builtin_unreachable();

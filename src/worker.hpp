@@ -108,6 +108,9 @@ class Worker {
   void prepare(Coroutine* c);
   // Where a switch to `next` lands (nullptr: the root context); gives `next` a stack first.
   SwitchTarget target_for(Coroutine* next);
+  // Just before a switch from `from` to `to` (nullptr: the root context): the thread's C++
+  // exception state is saved into `from` and `to`'s is installed.
+  void trade_exception_state(Coroutine* from, Coroutine* to) noexcept;
 
   Core& core_;
   const unsigned index_;
@@ -130,6 +133,8 @@ class Worker {
   void* root_tsan_fiber_ = nullptr;
   const void* root_stack_lo_ = nullptr;
   std::size_t root_stack_size_ = 0;
+  void* root_eh_caught_ = nullptr;
+  unsigned root_eh_uncaught_ = 0;
 
   Counter spawned_, completed_, switches_, steals_, parks_;
   std::thread thread_;

@@ -26,7 +26,7 @@ enum State : std::uint32_t { kFresh, kReady, kRunning, kWaiting, kDone, kFree };
 inline constexpr std::uintptr_t kJoinDone = 1;
 inline constexpr std::uintptr_t kThreadWaiterTag = 4;
 
-inline constexpr std::size_t kPayloadSize = 160;
+inline constexpr std::size_t kPayloadSize = 128;
 
 struct alignas(64) Coroutine {
   std::atomic<std::uint32_t> state{kFree};
@@ -47,6 +47,11 @@ struct alignas(64) Coroutine {
   std::uint64_t active_id = 0;
   void* tsan_fiber = nullptr;
   void* asan_fake_stack = nullptr;
+  // The C++ runtime's per-thread exception state (caught-exception stack, uncaught count)
+  // while this coroutine is switched out: a coroutine suspended in a catch block must not
+  // lend its exception to the next one on the thread.
+  void* eh_caught = nullptr;
+  unsigned eh_uncaught = 0;
   alignas(16) unsigned char payload[kPayloadSize];
 };
 

@@ -1,0 +1,109 @@
+// Shared pieces of the blocking primitives (Mutex, CondVar, WaitGroup, Event, Channel):
+// an intrusive FIFO of Waiters, deadline arithmetic, and block(), the one park/timeout
+// dance they all use. Not public API.
+//
+// Hand-off protocol used by every primitive ("completion by dequeue"): a waker, holding
+// the primitive's SpinLock, writes the waiter's result (through Waiter::slot), unlinks it
+// and calls notify(). Being unlinked under the lock IS the completion: notify() returning
+// false (the waiter's deadline fired first) changes nothing, because a timed-out waiter
+// always re-takes the lock before returning, finds itself unlinked, and reports the
+// result it was given. So no element, ownership or notification is ever lost to a
+// timeout race, and no waker has to undo a hand-off.
+#pragma once
+
+#include <chrono>
+#include <type_traits>
+
+#include "weft/detail/wait.hpp"
+
+namespace weft::detail {
+
+// Doubly linked FIFO through Waiter::next/prev; `linked` mirrors membership. Guarded by the
+// owner's SpinLock. Allocates nothing: the nodes are the Waiters on the blocked stacks.
+class WaitQueue {
+ public:
+  WaitQueue() noexcept = default;
+  WaitQueue(const WaitQueue&) = delete;
+  WaitQueue& operator=(const WaitQueue&) = delete;
+
+  bool empty() const noexcept { return head_ == nullptr; }
+  Waiter* front() const noexcept { return head_; }
+
+  void push_back(Waiter& w) noexcept {
+    w.next = nullptr;
+    w.prev = tail_;
+    if (tail_)
+      tail_->next = &w;
+    else
+      head_ = &w;
+    tail_ = &w;
+    w.linked = true;
+  }
+
+  // Unlinks and returns the oldest waiter, or nullptr.
+  Waiter* pop_front() noexcept {
+    Waiter* w = head_;
+    if (w) remove(*w);
+    return w;
+  }
+
+  void remove(Waiter& w) noexcept {
+    if (w.prev)
+      w.prev->next = w.next;
+    else
+      head_ = w.next;
+    if (w.next)
+      w.next->prev = w.prev;
+    else
+      tail_ = w.prev;
+    w.next = w.prev = nullptr;
+    w.linked = false;
+  }
+
+ private:
+  Waiter* head_ = nullptr;
+  Waiter* tail_ = nullptr;
+};
+
+// Called with `lock` held and `w` linked into `q`; returns with `lock` released. True when
+// a waker dequeued `w` (its result is in place), false when the deadline passed first (`w`
+// is then unlinked here, so nobody can complete it any more).
+inline bool block(WaitQueue& q, Waiter& w, SpinLock& lock, const Clock::time_point* deadline) {
+  if (park(w, lock, deadline)) return true;
+  // Timed out; a waker may still have dequeued us between the deadline and now. The lock
+  // orders us after that waker's writes to our result.
+  lock.lock();
+  const bool completed = !w.linked;
+  if (!completed) q.remove(w);
+  lock.unlock();
+  return completed;
+}
+
+// now + d on the steady clock, saturating instead of overflowing for huge `d` (e.g.
+// duration::max()) and clamping negative `d` to "now".
+template <class Rep, class Period>
+Clock::time_point deadline_after(std::chrono::duration<Rep, Period> d) {
+  const Clock::time_point now = Clock::now();
+  if (d <= d.zero()) return now;
+  using Long = std::chrono::duration<long double, Clock::period>;
+  const Long room = Long(Clock::time_point::max() - now);
+  if (std::chrono::duration_cast<Long>(d) >= room) return Clock::time_point::max();
+  return now + std::chrono::ceil<Clock::duration>(d);
+}
+
+// A deadline on any clock, converted to the steady clock (non-steady clocks are sampled
+// once, as std::condition_variable_any does).
+template <class C, class D>
+Clock::time_point to_steady(const std::chrono::time_point<C, D>& t) {
+  if constexpr (std::is_same_v<C, Clock>) {
+    return std::chrono::ceil<Clock::duration>(t);
+  } else {
+    return deadline_after(t - C::now());
+  }
+}
+
+// Aborts with `what` on stderr: a primitive destroyed while coroutines or threads still
+// wait on it would leave them with dangling queue links.
+[[noreturn]] void destroyed_in_use(const char* what) noexcept;
+
+}  // namespace weft::detail

@@ -1,0 +1,51 @@
+// weft::Event — a manual-reset event.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+
+#include "weft/detail/wait.hpp"
+#include "weft/detail/wait_queue.hpp"
+
+namespace weft {
+
+// set() wakes every waiter and lets every later wait() through until reset(). What the
+// setter did before set() happens-before the return of a wait() it released. Usable from
+// coroutines (wait() suspends only the coroutine) and plain threads. Destroying an Event
+// with waiters prints a message and calls std::terminate.
+class Event {
+ public:
+  explicit Event(bool initially_set = false) noexcept : set_(initially_set) {}
+  ~Event();
+  Event(const Event&) = delete;
+  Event& operator=(const Event&) = delete;
+
+  void set() noexcept;
+  void reset() noexcept;
+  bool is_set() const noexcept { return set_.load(std::memory_order_acquire); }
+
+  void wait();
+  // wait() for at most `d`; true when set, false on timeout.
+  template <class Rep, class Period>
+  bool wait_for(const std::chrono::duration<Rep, Period>& d) {
+    if (is_set()) return true;
+    const detail::Clock::time_point deadline = detail::deadline_after(d);
+    return wait_impl(&deadline);
+  }
+  template <class C, class D>
+  bool wait_until(const std::chrono::time_point<C, D>& t) {
+    if (is_set()) return true;
+    const detail::Clock::time_point deadline = detail::to_steady(t);
+    return wait_impl(&deadline);
+  }
+
+ private:
+  bool wait_impl(const detail::Clock::time_point* deadline);
+
+  // Written only under lk_ (release), read without it (acquire) by the fast paths.
+  std::atomic<bool> set_;
+  detail::SpinLock lk_;
+  detail::WaitQueue q_;
+};
+
+}  // namespace weft

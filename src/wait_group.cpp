@@ -1,0 +1,51 @@
+// weft::WaitGroup.
+#include "weft/wait_group.hpp"
+
+#include <stdexcept>
+#include <string>
+
+namespace weft {
+
+WaitGroup::~WaitGroup() {
+  lk_.lock();
+  const bool waited_on = !q_.empty();
+  lk_.unlock();
+  if (waited_on) detail::destroyed_in_use("weft::WaitGroup destroyed while waited on");
+}
+
+void WaitGroup::add(std::int64_t n) {
+  lk_.lock();
+  const std::int64_t c = count_.load(std::memory_order_relaxed);
+  if (n < 0 && c < -n) {
+    lk_.unlock();
+    throw std::logic_error("weft::WaitGroup::add: counter would become negative (" +
+                           std::to_string(c) + " + " + std::to_string(n) + ")");
+  }
+  // Release: the done() that reaches zero publishes everything before it (and, through
+  // lk_, everything before the earlier done()s) to a fast-path wait() that reads 0.
+  count_.store(c + n, std::memory_order_release);
+  if (c + n == 0) {
+    // Completion by dequeue (wait_queue.hpp): a waiter whose deadline raced with this
+    // still returns true, which is right: the counter did reach zero.
+    while (detail::Waiter* w = q_.pop_front()) detail::notify(*w);
+  }
+  lk_.unlock();
+}
+
+void WaitGroup::wait() {
+  if (count_.load(std::memory_order_acquire) == 0) return;
+  wait_impl(nullptr);
+}
+
+bool WaitGroup::wait_impl(const detail::Clock::time_point* deadline) {
+  detail::Waiter w;
+  lk_.lock();
+  if (count_.load(std::memory_order_relaxed) == 0) {
+    lk_.unlock();
+    return true;
+  }
+  q_.push_back(w);
+  return detail::block(q_, w, lk_, deadline);
+}
+
+}  // namespace weft
