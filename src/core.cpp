@@ -92,6 +92,16 @@ void Core::wake_external(Coroutine* c) {
   idle_.notify(/*strict=*/true);
 }
 
+void Core::wait_external_calls() const noexcept {
+  while (external_inflight_.load(std::memory_order_seq_cst) != 0) std::this_thread::yield();
+}
+
+std::int64_t Core::earliest_timer() const noexcept {
+  std::int64_t t = TimerQueue::kNone;
+  for (const auto& w : workers_) t = std::min(t, w->timers().earliest());
+  return t;
+}
+
 bool Core::has_work() const noexcept {
   if (!injected_.empty()) return true;
   for (const auto& w : workers_) {
