@@ -33,9 +33,15 @@
 namespace weft_bench {
 namespace {
 
-std::int64_t messages() { return config().smoke ? 100 : 100000; }
-std::int64_t lock_ops() { return config().smoke ? 100 : 200000; }
-int sleeps() { return config().smoke ? 5 : 200; }
+std::int64_t messages() {
+  return config().smoke ? 100 : 100000;
+}
+std::int64_t lock_ops() {
+  return config().smoke ? 100 : 200000;
+}
+int sleeps() {
+  return config().smoke ? 5 : 200;
+}
 
 // ---- channel ping-pong ----
 

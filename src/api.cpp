@@ -64,7 +64,9 @@ void wait(Coroutine* c) {
   }
 }
 
-void release(Coroutine* c) noexcept { unref(c); }
+void release(Coroutine* c) noexcept {
+  unref(c);
+}
 
 void unhandled_exception(std::uint64_t id, std::exception_ptr e) noexcept {
   try {

@@ -45,11 +45,11 @@ using EntryFn = void (*)(void* transfer);
 // which keeps the trampoline's call ABI-aligned.
 inline void* make_context(void* stack_top, EntryFn entry) noexcept {
   auto* frame = static_cast<std::uint64_t*>(stack_top) - 8;
-  frame[0] = std::uint64_t{kDefaultFpControl.mxcsr} |
-             (std::uint64_t{kDefaultFpControl.x87_cw} << 32);
-  frame[1] = 0;  // r15
-  frame[2] = 0;  // r14
-  frame[3] = 0;  // r13
+  frame[0] =
+      std::uint64_t{kDefaultFpControl.mxcsr} | (std::uint64_t{kDefaultFpControl.x87_cw} << 32);
+  frame[1] = 0;                                        // r15
+  frame[2] = 0;                                        // r14
+  frame[3] = 0;                                        // r13
   frame[4] = reinterpret_cast<std::uintptr_t>(entry);  // r12
   frame[5] = 0;                                        // rbx
   frame[6] = 0;                                        // rbp
@@ -68,8 +68,8 @@ struct ExceptionState {
 // and a cached result would name the previous thread's after a coroutine migrates).
 ExceptionState* thread_exception_state() noexcept;
 
-inline void swap_exception_state(void*& save_caught, unsigned& save_uncaught,
-                                 void* load_caught, unsigned load_uncaught) noexcept {
+inline void swap_exception_state(void*& save_caught, unsigned& save_uncaught, void* load_caught,
+                                 unsigned load_uncaught) noexcept {
   ExceptionState* g = thread_exception_state();
   save_caught = g->caught;
   save_uncaught = g->uncaught;

@@ -23,8 +23,8 @@
 namespace weft::detail {
 
 struct Sleeper {
-  std::atomic<std::uint32_t> word{0};     // 1 while parked (futex word)
-  std::atomic<bool> in_epoll{false};      // parked in the poller's epoll_wait instead
+  std::atomic<std::uint32_t> word{0};  // 1 while parked (futex word)
+  std::atomic<bool> in_epoll{false};   // parked in the poller's epoll_wait instead
 };
 
 class IdleSet {

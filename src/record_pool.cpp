@@ -4,9 +4,13 @@
 
 namespace weft::detail {
 
-Coroutine* new_record() { return new Coroutine; }
+Coroutine* new_record() {
+  return new Coroutine;
+}
 
-void delete_record(Coroutine* c) noexcept { delete c; }
+void delete_record(Coroutine* c) noexcept {
+  delete c;
+}
 
 void reset_record(Coroutine* c) noexcept {
   // Exclusively owned here (reference count zero), so relaxed stores suffice; the record

@@ -17,10 +17,16 @@ Scheduler::~Scheduler() {
   }
 }
 
-Stats Scheduler::stats() const noexcept { return core_->stats(); }
+Stats Scheduler::stats() const noexcept {
+  return core_->stats();
+}
 
-unsigned Scheduler::workers() const noexcept { return core_->size(); }
+unsigned Scheduler::workers() const noexcept {
+  return core_->size();
+}
 
-const Options& Scheduler::options() const noexcept { return core_->options(); }
+const Options& Scheduler::options() const noexcept {
+  return core_->options();
+}
 
 }  // namespace weft

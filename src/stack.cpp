@@ -67,7 +67,7 @@ Stack* StackAllocator::allocate() {
     return s;
   }
   Stack* s = guard_budget().fetch_sub(1, std::memory_order_relaxed) > 0 ? map_guarded()
-                                                                         : carve_from_slab();
+                                                                        : carve_from_slab();
   ++mapped_;
   return s;
 }

@@ -6,8 +6,8 @@
 // quarter of max_map_count for the whole process, and past it carves stacks from
 // unguarded slabs of kSlabStacks stacks each (one mapping per slab), whose overflow is
 // caught after the fact by a canary at the stack's low end (its lowest bytes must stay
-// zero), checked whenever the coroutine switches out. A million live coroutines thus cost ~16 thousand guarded
-// mappings plus ~15 thousand slab mappings.
+// zero), checked whenever the coroutine switches out. A million live coroutines thus cost ~16
+// thousand guarded mappings plus ~15 thousand slab mappings.
 #pragma once
 
 #include <cstddef>
@@ -19,10 +19,10 @@
 namespace weft::detail {
 
 struct Stack {
-  unsigned char* lo;   // lowest usable byte
-  std::size_t size;    // usable bytes; the context frames start just below lo + size
+  unsigned char* lo;  // lowest usable byte
+  std::size_t size;   // usable bytes; the context frames start just below lo + size
   bool guarded;
-  Stack* next;         // free-list link while pooled
+  Stack* next;  // free-list link while pooled
   // ThreadSanitizer's fiber for whatever coroutine runs on this stack, created on first
   // use and kept while the stack stays in a worker's cache: creating one costs ~0.5 ms.
   // Destroyed when the stack leaves the cache (g++'s TSan allows ~8k live fibers).
@@ -40,15 +40,15 @@ class StackAllocator {
   StackAllocator(const StackAllocator&) = delete;
   StackAllocator& operator=(const StackAllocator&) = delete;
 
-  Stack* allocate();           // from the shared free list, or a new mapping
+  Stack* allocate();                // from the shared free list, or a new mapping
   void release(Stack* s) noexcept;  // to the shared free list (pages already given back)
-  std::size_t mapped() const;  // stacks mapped so far
+  std::size_t mapped() const;       // stacks mapped so far
 
  private:
   Stack* map_guarded();
   Stack* carve_from_slab();
 
-  const std::size_t size_;     // usable bytes, whole pages
+  const std::size_t size_;  // usable bytes, whole pages
   const std::size_t page_;
   mutable std::mutex mu_;
   Stack* free_ = nullptr;

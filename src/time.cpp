@@ -22,6 +22,8 @@ void sleep_until(std::chrono::steady_clock::time_point t) {
   detail::park(waiter, lock, &t);
 }
 
-void sleep_for(std::chrono::nanoseconds d) { sleep_until(std::chrono::steady_clock::now() + d); }
+void sleep_for(std::chrono::nanoseconds d) {
+  sleep_until(std::chrono::steady_clock::now() + d);
+}
 
 }  // namespace weft

@@ -16,8 +16,7 @@ void TimerQueue::add(Waiter* w) {
 
 void TimerQueue::cancel(Waiter* w) noexcept {
   std::lock_guard lock(mu_);
-  if (w->timer_index != kNotQueued && w->timer_index < heap_.size() &&
-      heap_[w->timer_index] == w) {
+  if (w->timer_index != kNotQueued && w->timer_index < heap_.size() && heap_[w->timer_index] == w) {
     remove_at(w->timer_index);
     publish_earliest();
   }

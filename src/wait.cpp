@@ -1,10 +1,11 @@
 // park() and notify(): the waiting mechanism of include/weft/detail/wait.hpp.
+#include "weft/detail/wait.hpp"
+
 #include <sched.h>
 
 #include "core.hpp"
 #include "futex.hpp"
 #include "timer.hpp"
-#include "weft/detail/wait.hpp"
 #include "worker.hpp"
 
 namespace weft::detail {
@@ -40,7 +41,8 @@ bool park_thread(Waiter& w, SpinLock& lock, const Clock::time_point* deadline) {
 
 void SpinLock::lock_slow() noexcept {
   for (int spins = 0;; ++spins) {
-    if (!flag_.load(std::memory_order_relaxed) && !flag_.exchange(true, std::memory_order_acquire)) {
+    if (!flag_.load(std::memory_order_relaxed) &&
+        !flag_.exchange(true, std::memory_order_acquire)) {
       return;
     }
     // Holders keep it for a handful of instructions, but may be preempted: back off to

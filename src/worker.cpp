@@ -1,8 +1,8 @@
 #include "worker.hpp"
 
 #include <pthread.h>
-#include <sys/prctl.h>
 #include <sched.h>
+#include <sys/prctl.h>
 
 #include <algorithm>
 #include <chrono>
@@ -22,11 +22,12 @@ constexpr int kSpinRounds = 64;
 constexpr int kPausesPerRound = 32;
 constexpr std::uint64_t kIdBlock = 1024;
 
-void cpu_relax() noexcept { __builtin_ia32_pause(); }
+void cpu_relax() noexcept {
+  __builtin_ia32_pause();
+}
 
 std::int64_t now_ns() noexcept {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(
-             Clock::now().time_since_epoch())
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now().time_since_epoch())
       .count();
 }
 

@@ -32,7 +32,9 @@ struct Handoff {
 // A single-writer event counter that other threads may read.
 class Counter {
  public:
-  void bump() noexcept { v_.store(v_.load(std::memory_order_relaxed) + 1, std::memory_order_release); }
+  void bump() noexcept {
+    v_.store(v_.load(std::memory_order_relaxed) + 1, std::memory_order_release);
+  }
   std::uint64_t read() const noexcept { return v_.load(std::memory_order_acquire); }
 
  private:

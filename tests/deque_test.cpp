@@ -1,6 +1,8 @@
 // The internal Chase-Lev deque (src/deque.hpp): LIFO for the owner, FIFO for thieves,
 // growth from a tiny capacity, and every item taken exactly once while an owner pushes
 // and pops and several thieves steal, across many resizes.
+#include "deque.hpp"
+
 #include <gtest/gtest.h>
 
 #include <atomic>
@@ -9,7 +11,6 @@
 #include <thread>
 #include <vector>
 
-#include "deque.hpp"
 #include "test_util.hpp"
 
 namespace {
@@ -186,17 +187,24 @@ void concurrent_run(int thieves, std::uint32_t total, std::size_t initial_capaci
   }
   EXPECT_EQ(bad_items, 0u);
   for (int k = 0; k < thieves; ++k)
-    EXPECT_EQ(order_violations[static_cast<std::size_t>(k)], 0) << "thief " << k << " stole out of FIFO order";
+    EXPECT_EQ(order_violations[static_cast<std::size_t>(k)], 0)
+        << "thief " << k << " stole out of FIFO order";
   EXPECT_TRUE(d.empty());
 }
 
 constexpr std::uint32_t kItems = weft_test::scaled<std::uint32_t>(200'000, 100'000, 100'000);
 
-TEST(ChaseLevDeque, OneOwnerTwoThievesEveryItemOnce) { concurrent_run(2, kItems, 2); }
+TEST(ChaseLevDeque, OneOwnerTwoThievesEveryItemOnce) {
+  concurrent_run(2, kItems, 2);
+}
 
-TEST(ChaseLevDeque, OneOwnerThreeThievesEveryItemOnce) { concurrent_run(3, kItems, 4); }
+TEST(ChaseLevDeque, OneOwnerThreeThievesEveryItemOnce) {
+  concurrent_run(3, kItems, 4);
+}
 
-TEST(ChaseLevDeque, OneOwnerOneThiefDefaultCapacity) { concurrent_run(1, kItems, 64); }
+TEST(ChaseLevDeque, OneOwnerOneThiefDefaultCapacity) {
+  concurrent_run(1, kItems, 64);
+}
 
 // The race the owner and a thief run for the last item: one deque holding one item at a
 // time, owner popping and thief stealing; never both, never neither.

@@ -1,6 +1,8 @@
 // weft::wait_readable / wait_writable on pipes and sockets, from coroutines and threads:
 // readiness, timeouts that fire and ones that do not, peer hang-up, bad fds, and a waiting
 // coroutine not blocking its worker.
+#include "weft/io.hpp"
+
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <sys/socket.h>
@@ -13,7 +15,6 @@
 #include <vector>
 
 #include "test_util.hpp"
-#include "weft/io.hpp"
 #include "weft/time.hpp"
 #include "weft/weft.hpp"
 
@@ -26,7 +27,8 @@ struct Pipe {
   int r = -1, w = -1;
   Pipe() {
     int fds[2];
-    if (pipe2(fds, O_NONBLOCK | O_CLOEXEC) != 0) throw std::system_error(errno, std::generic_category());
+    if (pipe2(fds, O_NONBLOCK | O_CLOEXEC) != 0)
+      throw std::system_error(errno, std::generic_category());
     r = fds[0];
     w = fds[1];
   }

@@ -3,9 +3,9 @@
 // suspend; a joiner woken by a child that another worker stole.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
-#include <algorithm>
 #include <cstdint>
 #include <functional>
 #include <thread>
@@ -80,7 +80,8 @@ TEST(Join, SeveralPlainThreadsJoinChildrenOfOneScheduler) {
   std::vector<int> got(kThreads, -1);
   std::vector<std::thread> threads;
   for (int i = 0; i < kThreads; ++i)
-    threads.emplace_back([&, i] { got[static_cast<std::size_t>(i)] = ts[static_cast<std::size_t>(i)].join(); });
+    threads.emplace_back(
+        [&, i] { got[static_cast<std::size_t>(i)] = ts[static_cast<std::size_t>(i)].join(); });
   for (auto& th : threads) th.join();
   for (int i = 0; i < kThreads; ++i) EXPECT_EQ(got[static_cast<std::size_t>(i)], i * 10);
 }

@@ -50,7 +50,8 @@ TEST(Options, MessageStatesTheAcceptedRange) {
     weft::Scheduler s({.workers = weft::kMaxWorkers + 1});
     FAIL() << "accepted";
   } catch (const std::invalid_argument& e) {
-    EXPECT_NE(std::string(e.what()).find(std::to_string(weft::kMaxWorkers)), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find(std::to_string(weft::kMaxWorkers)), std::string::npos)
+        << e.what();
   }
 }
 
@@ -118,10 +119,11 @@ TEST(Options, MoreWorkersThanCores) {
   EXPECT_EQ(sched.workers(), 16u);
   std::atomic<int> n{0};
   std::vector<weft::Task<void>> ts;
-  for (int i = 0; i < 500; ++i) ts.push_back(sched.spawn([&] {
-    weft::yield();
-    n.fetch_add(1);
-  }));
+  for (int i = 0; i < 500; ++i)
+    ts.push_back(sched.spawn([&] {
+      weft::yield();
+      n.fetch_add(1);
+    }));
   for (auto& t : ts) t.join();
   EXPECT_EQ(n.load(), 500);
 }
@@ -221,10 +223,11 @@ TEST(ThisCoroutine, SpawnInsideCoroutineUsesTheCurrentScheduler) {
 
 TEST(DefaultScheduler, SpawnOutsideAnySchedulerWorks) {
   EXPECT_FALSE(weft::in_coroutine());
-  auto t = weft::spawn([](int x) {
-    return std::make_pair(weft::in_coroutine(), x * 2 + (weft::current_worker() >= 0 ? 1 : 0));
-  },
-                       20);
+  auto t = weft::spawn(
+      [](int x) {
+        return std::make_pair(weft::in_coroutine(), x * 2 + (weft::current_worker() >= 0 ? 1 : 0));
+      },
+      20);
   EXPECT_NE(t.id(), 0u);
   auto [in, v] = t.join();
   EXPECT_TRUE(in);

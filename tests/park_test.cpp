@@ -1,10 +1,10 @@
 // Idle workers park: an idle pool uses ~no CPU, parks are counted, and a parked pool
 // wakes up for work pushed from outside (repeatedly) and for work pushed by a coroutine.
 #include <gtest/gtest.h>
-#include <sys/resource.h>
 
 #include <atomic>
 #include <chrono>
+#include <cstdint>
 #include <thread>
 #include <vector>
 
@@ -13,15 +13,9 @@
 
 namespace {
 
+using weft_test::process_cpu_ms;
 using weft_test::scaled;
 using weft_test::Watchdog;
-
-double process_cpu_ms() {
-  rusage ru{};
-  getrusage(RUSAGE_SELF, &ru);
-  auto ms = [](const timeval& tv) { return static_cast<double>(tv.tv_sec) * 1e3 + static_cast<double>(tv.tv_usec) / 1e3; };
-  return ms(ru.ru_utime) + ms(ru.ru_stime);
-}
 
 TEST(Park, IdlePoolUsesNoCpu) {
   Watchdog dog("IdlePoolUsesNoCpu");
@@ -74,21 +68,27 @@ TEST(Park, ParkedPoolWakesForOutsideWorkRepeatedly) {
 }
 
 TEST(Park, ParkedWorkerWakesForWorkPushedByACoroutine) {
-  // Worker A runs a coroutine that queues children locally and then holds A's thread;
-  // the parked worker B must be woken to take them.
+  // Worker A runs a coroutine that waits (holding A's thread) until worker B has gone to
+  // sleep, then queues a child on A's deque and keeps holding A: only B can run the
+  // child, so the local push itself must wake the parked B.
   Watchdog dog("ParkedWorkerWakesForWorkPushedByACoroutine");
   weft::Scheduler sched({.workers = 2});
   constexpr int kRounds = scaled(10, 4);
   for (int round = 0; round < kRounds; ++round) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(30));  // let both park
-    const bool ok = sched.run([] {
-      std::atomic<bool> child_ran{false};
-      auto c = weft::spawn([&child_ran] { child_ran.store(true); });
-      const bool ran = weft_test::spin_until([&] { return child_ran.load(); }, std::chrono::seconds(10));
+    const bool child_ran = sched.run([&sched] {
+      // The other worker goes (back) to sleep once its bounded spinning ends: wait for
+      // its park to be counted, or a while if it was already asleep when we looked.
+      const std::uint64_t parks = sched.stats().parks;
+      weft_test::spin_until([&] { return sched.stats().parks > parks; },
+                            std::chrono::milliseconds(50));
+      std::atomic<bool> ran{false};
+      auto c = weft::spawn([&ran] { ran.store(true); });
+      const bool ok = weft_test::spin_until([&] { return ran.load(); }, std::chrono::seconds(10));
       c.join();
-      return ran;
+      return ok;
     });
-    ASSERT_TRUE(ok) << "round " << round << ": a parked worker was not woken for a local push";
+    ASSERT_TRUE(child_ran) << "round " << round
+                           << ": a parked worker was not woken for a local push";
   }
 }
 

@@ -28,7 +28,7 @@ void expect_counters_settle(weft::Scheduler& sched, std::uint64_t spawned) {
   EXPECT_EQ(s.completed, s.spawned);
 }
 
-constexpr int kManySpawns = scaled(100'000, 2'000, 50'000);
+constexpr int kManySpawns = scaled(100'000, 1'000, 20'000);
 
 TEST(Scale, HundredThousandSpawnsFromPlainThread) {
   Watchdog dog("HundredThousandSpawnsFromPlainThread");
@@ -61,7 +61,8 @@ TEST(Scale, HundredThousandDetachedSpawnsFromCoroutines) {
         }
       }));
     for (auto& t : roots) t.join();
-    ASSERT_TRUE(weft_test::spin_until([&] { return ran.load() == kManySpawns; }, std::chrono::seconds(30)));
+    ASSERT_TRUE(
+        weft_test::spin_until([&] { return ran.load() == kManySpawns; }, std::chrono::seconds(30)));
     expect_counters_settle(sched, kManySpawns + kRoots);
     spawned = sched.stats().spawned;
     completed = sched.stats().completed;
@@ -100,9 +101,13 @@ std::int64_t fib(int n) {
   return t.join() + b;
 }
 
-std::int64_t fib_plain(int n) { return n < 2 ? n : fib_plain(n - 1) + fib_plain(n - 2); }
+std::int64_t fib_plain(int n) {
+  return n < 2 ? n : fib_plain(n - 1) + fib_plain(n - 2);
+}
 
-std::uint64_t fib_spawns(int n) { return n < 2 ? 0 : 1 + fib_spawns(n - 1) + fib_spawns(n - 2); }
+std::uint64_t fib_spawns(int n) {
+  return n < 2 ? 0 : 1 + fib_spawns(n - 1) + fib_spawns(n - 2);
+}
 
 constexpr int kFibN = scaled(25, 16, 20);
 
@@ -171,13 +176,14 @@ TEST_P(ForkJoin, ChildrenThatYieldBeforeReturning) {
 INSTANTIATE_TEST_SUITE_P(Workers, ForkJoin, ::testing::Values(1u, 2u, 4u),
                          [](const ::testing::TestParamInfo<unsigned>& i) {
                            std::string name = std::to_string(i.param);
-                           name += "_workers";  // (not "w" + ...: g++ 12's -Wrestrict false positive)
+                           name +=
+                               "_workers";  // (not "w" + ...: g++ 12's -Wrestrict false positive)
                            return name;
                          });
 
 // ---- many coroutines suspended at once ----------------------------------------------------
 
-constexpr int kSuspendedParents = scaled(20'000, 400, 10'000);
+constexpr int kSuspendedParents = scaled(20'000, 200, 5'000);
 
 TEST(Scale, ManyParentsBlockedInJoinOnYieldingChildren) {
   // Every child keeps yielding until all parents have reached their join, so all the
@@ -217,7 +223,7 @@ TEST(Scale, ManyParentsBlockedInJoinOnYieldingChildren) {
 
 // A chain in which every coroutine is suspended in join on the next one: all of them
 // are alive and suspended at the same moment, each on its own stack.
-constexpr int kChain = scaled(20'000, 500, 10'000);
+constexpr int kChain = scaled(20'000, 300, 5'000);
 
 std::int64_t chain_link(int depth, std::atomic<int>* started) {
   started[depth].store(1, std::memory_order_release);

@@ -38,7 +38,7 @@ std::int64_t tree_size(int depth, int fanout) {
 
 TEST(Shutdown, DestructorWaitsForDetachedTreesStillSpawning) {
   Watchdog dog("DestructorWaitsForDetachedTreesStillSpawning");
-  constexpr int kRoots = 8, kDepth = scaled(4, 3), kFanout = scaled(5, 3);
+  constexpr int kRoots = 8, kDepth = scaled(4, 3), kFanout = scaled(5, 2);
   const std::int64_t expected = kRoots * tree_size(kDepth, kFanout);
   for (unsigned workers : {1u, 2u, 4u}) {
     std::atomic<std::int64_t> count{0};
@@ -56,10 +56,16 @@ TEST(Shutdown, DestructorWaitsForUnjoinedHandlesDroppedEarly) {
   std::atomic<int> finished{0};
   constexpr int kN = scaled(500, 100);
   {
+    const std::uint64_t work =
+        weft_test::iters_for_us(20);  // ~10 ms in all: still busy at destruction
     weft::Scheduler sched({.workers = 2});
     for (int i = 0; i < kN; ++i) {
-      auto t = sched.spawn([&finished, i] {
-        for (int k = 0; k < i % 7; ++k) weft::yield();
+      auto t = sched.spawn([&finished, i, work] {
+        for (int k = 0; k < i % 7; ++k) {
+          weft::yield();
+          weft_test::burn(work / 4);
+        }
+        weft_test::burn(work);
         finished.fetch_add(1);
       });
       // t destroyed unjoined: detached
@@ -139,25 +145,29 @@ TEST(Shutdown, DestroyIdleAndUnusedSchedulers) {
 }
 
 TEST(Shutdown, SeveralSchedulersAtOnce) {
+  // Coroutines of `a` join coroutines of `b`: b's workers wake a's coroutines, and `a`
+  // is destroyed right after its last coroutine ends. Repeated to catch a waker that
+  // still touches `a` after making the coroutine runnable.
   Watchdog dog("SeveralSchedulersAtOnce");
-  std::atomic<int> n{0};
-  {
-    // b is declared first so that it outlives a, whose coroutines spawn onto it.
-    weft::Scheduler b({.workers = 1});
-    weft::Scheduler a({.workers = 2});
-    // A coroutine of `a` spawns onto `b` through b's handle and joins the result there.
-    for (int i = 0; i < 50; ++i)
-      a.spawn([&] {
-         auto t = b.spawn([&] {
-           weft::yield();
-           n.fetch_add(1);
-           return 1;
-         });
-         n.fetch_add(t.join());
-       })
-          .detach();
+  constexpr int kRounds = scaled(20, 5);
+  for (int round = 0; round < kRounds; ++round) {
+    std::atomic<int> n{0};
+    {
+      // b is declared first so that it outlives a, whose coroutines spawn onto it.
+      weft::Scheduler b({.workers = 1});
+      weft::Scheduler a({.workers = 2});
+      for (int i = 0; i < 50; ++i)
+        a.spawn([&] {
+           auto t = b.spawn([&] {
+             weft::yield();
+             n.fetch_add(1);
+             return 1;
+           });
+           n.fetch_add(t.join());
+         }).detach();
+    }
+    ASSERT_EQ(n.load(), 100) << "round " << round;
   }
-  EXPECT_EQ(n.load(), 100);
 }
 
 }  // namespace

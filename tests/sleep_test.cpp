@@ -1,7 +1,6 @@
 // weft::sleep_for / sleep_until: lower bounds, ordering, many sleepers parking every
 // worker, and sleeping on plain threads.
 #include <gtest/gtest.h>
-#include <sys/resource.h>
 
 #include <algorithm>
 #include <atomic>
@@ -18,16 +17,8 @@ namespace {
 
 using namespace std::chrono_literals;
 using Clock = std::chrono::steady_clock;
+using weft_test::process_cpu_ms;
 using weft_test::scaled;
-
-double process_cpu_ms() {
-  rusage ru{};
-  getrusage(RUSAGE_SELF, &ru);
-  auto ms = [](const timeval& tv) {
-    return static_cast<double>(tv.tv_sec) * 1e3 + static_cast<double>(tv.tv_usec) / 1e3;
-  };
-  return ms(ru.ru_utime) + ms(ru.ru_stime);
-}
 
 TEST(Sleep, NeverReturnsEarly) {
   weft::Scheduler sched({.workers = 2});

@@ -18,7 +18,8 @@ using weft_test::scaled;
 // Uses about `depth` KiB of stack; noinline and a live array per frame keep every frame.
 [[gnu::noinline]] std::uint64_t use_stack(int depth) {
   volatile unsigned char frame[1024];
-  for (std::size_t i = 0; i < sizeof(frame); i += 64) frame[i] = static_cast<unsigned char>(depth + static_cast<int>(i));
+  for (std::size_t i = 0; i < sizeof(frame); i += 64)
+    frame[i] = static_cast<unsigned char>(depth + static_cast<int>(i));
   if (depth <= 0) return frame[0];
   const std::uint64_t below = use_stack(depth - 1);
   return below + frame[64];

@@ -113,8 +113,8 @@ TEST(Steal, BlockedWorkerDoesNotStrandItsQueue) {
     for (auto& k : kids) k.join();
     return ok;
   });
-  EXPECT_TRUE(all_done) << "children queued on a blocked worker were not all stolen (" << done.load() << "/"
-                        << kChildren << ")";
+  EXPECT_TRUE(all_done) << "children queued on a blocked worker were not all stolen ("
+                        << done.load() << "/" << kChildren << ")";
   EXPECT_EQ(ran_on_blocked.load(), 0);
   EXPECT_GE(sched.stats().steals, 1u);
 }

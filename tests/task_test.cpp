@@ -25,7 +25,9 @@ struct CustomError : std::runtime_error {
   int code;
 };
 
-int add(int a, int b) { return a + b; }
+int add(int a, int b) {
+  return a + b;
+}
 
 TEST(Task, ReturnsValueToPlainThread) {
   weft::Scheduler sched({.workers = 2});
@@ -173,7 +175,8 @@ TEST(Task, MoveSemantics) {
   EXPECT_EQ(e.join(), 4);
 
   std::vector<weft::Task<int>> v;
-  for (int i = 0; i < 100; ++i) v.push_back(sched.spawn([i] { return i; }));  // reallocations move handles
+  for (int i = 0; i < 100; ++i)
+    v.push_back(sched.spawn([i] { return i; }));  // reallocations move handles
   int sum = 0;
   for (auto& t : v) sum += t.join();
   EXPECT_EQ(sum, 4950);
@@ -245,7 +248,8 @@ TEST(Task, ReferenceWrapperPassesByReference) {
 TEST(Task, MoveOnlyArgumentsFunctionsAndResults) {
   weft::Scheduler sched({.workers = 2});
   auto p = std::make_unique<int>(41);
-  auto t = sched.spawn([](std::unique_ptr<int> q) { return std::make_unique<int>(*q + 1); }, std::move(p));
+  auto t = sched.spawn([](std::unique_ptr<int> q) { return std::make_unique<int>(*q + 1); },
+                       std::move(p));
   static_assert(std::is_same_v<decltype(t), weft::Task<std::unique_ptr<int>>>);
   std::unique_ptr<int> r = t.join();
   ASSERT_TRUE(r);

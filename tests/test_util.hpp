@@ -3,13 +3,15 @@
 // watchdog that turns a hang into a prompt failure.
 #pragma once
 
+#include <sys/resource.h>
+
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <mutex>
-#include <condition_variable>
 #include <thread>
 
 #if defined(__SANITIZE_THREAD__)
@@ -103,8 +105,8 @@ class Watchdog {
       : thread_([this, what, limit] {
           std::unique_lock<std::mutex> lock(mu_);
           if (!cv_.wait_for(lock, limit, [this] { return disarmed_; })) {
-            std::fprintf(stderr, "weft test watchdog: '%s' still running after %llds; aborting\n", what,
-                         static_cast<long long>(limit.count()));
+            std::fprintf(stderr, "weft test watchdog: '%s' still running after %llds; aborting\n",
+                         what, static_cast<long long>(limit.count()));
             std::fflush(stderr);
             std::abort();
           }
@@ -126,5 +128,15 @@ class Watchdog {
   bool disarmed_ = false;
   std::thread thread_;
 };
+
+// CPU time (user + system) the whole process has used so far, in ms.
+inline double process_cpu_ms() {
+  rusage ru{};
+  getrusage(RUSAGE_SELF, &ru);
+  auto ms = [](const timeval& tv) {
+    return static_cast<double>(tv.tv_sec) * 1e3 + static_cast<double>(tv.tv_usec) / 1e3;
+  };
+  return ms(ru.ru_utime) + ms(ru.ru_stime);
+}
 
 }  // namespace weft_test

@@ -8,8 +8,9 @@
 #include <cfenv>
 #include <cstdint>
 #include <map>
-#include <set>
 #include <mutex>
+#include <set>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -121,7 +122,8 @@ TEST(YieldTo, TargetSuspendedInJoinBehavesAsYield) {
       weft::yield();  // let inner start so the join below really suspends
       return inner.join() + 1;
     });
-    for (int i = 0; i < 20; ++i) weft::yield_to(waiter);  // waiter is blocked in join after its first run
+    for (int i = 0; i < 20; ++i)
+      weft::yield_to(waiter);  // waiter is blocked in join after its first run
     release.store(true);
     return waiter.join();
   });
@@ -176,7 +178,8 @@ void expect_alternating(const std::vector<char>& log) {
   for (std::size_t i = 0; i < log.size(); ++i) {
     if (log[i] == 'A') ++a;
     if (i > 0) {
-      EXPECT_NE(log[i], log[i - 1]) << "no alternation at " << i << ": " << std::string(log.begin(), log.end());
+      EXPECT_NE(log[i], log[i - 1])
+          << "no alternation at " << i << ": " << std::string(log.begin(), log.end());
     }
   }
   EXPECT_EQ(a, 50);
@@ -217,7 +220,8 @@ TEST(Yield, RoundRobinAmongManyOnOneWorker) {
   for (std::size_t w = 0; w + kN <= log.size(); w += kN) {
     std::vector<int> seen(kN, 0);
     for (std::size_t j = w; j < w + kN; ++j) ++seen[static_cast<std::size_t>(log[j])];
-    for (int i = 0; i < kN; ++i) EXPECT_EQ(seen[static_cast<std::size_t>(i)], 1) << "window at " << w;
+    for (int i = 0; i < kN; ++i)
+      EXPECT_EQ(seen[static_cast<std::size_t>(i)], 1) << "window at " << w;
   }
 }
 
@@ -291,7 +295,8 @@ TEST(FpControl, RoundingModeIsPerCoroutine) {
   EXPECT_EQ(o.b_seen.mxcsr_rc, kMxcsrNearest) << "MXCSR rounding mode leaked between coroutines";
   EXPECT_EQ(o.b_seen.x87_rc, kX87Nearest) << "x87 rounding mode leaked between coroutines";
   EXPECT_EQ(o.b_round, FE_TONEAREST);
-  EXPECT_EQ(o.a_after_yield.mxcsr_rc, kMxcsrUp) << "coroutine lost its MXCSR rounding mode across yield";
+  EXPECT_EQ(o.a_after_yield.mxcsr_rc, kMxcsrUp)
+      << "coroutine lost its MXCSR rounding mode across yield";
   EXPECT_EQ(o.a_after_yield.x87_rc, kX87Up) << "coroutine lost its x87 rounding mode across yield";
   EXPECT_EQ(o.a_round_after_yield, FE_UPWARD);
   EXPECT_GT(o.a_third, o.b_third) << "the SSE unit did not actually round differently";
@@ -352,7 +357,9 @@ TEST(FpControl, ChildJoinedInlineDoesNotChangeParentMode) {
 
 // ---- thread identity across suspension ----------------------------------------------------
 
-long gettid_now() { return syscall(SYS_gettid); }
+long gettid_now() {
+  return syscall(SYS_gettid);
+}
 
 TEST(Migration, CurrentWorkerTracksTheRealThreadAcrossYields) {
   Watchdog dog("CurrentWorkerTracksTheRealThreadAcrossYields");
@@ -396,7 +403,96 @@ TEST(Migration, CurrentWorkerTracksTheRealThreadAcrossYields) {
       EXPECT_LT(w, 2);
     }
   }
-  for (auto& [w, tids] : worker_to_tid) EXPECT_EQ(tids.size(), 1u) << "worker " << w << " seen on several threads";
+  for (auto& [w, tids] : worker_to_tid)
+    EXPECT_EQ(tids.size(), 1u) << "worker " << w << " seen on several threads";
+}
+
+// ---- C++ exception-handling state across suspension ---------------------------------------
+
+// Coroutines suspended inside catch handlers, interleaved on one worker. The C++ runtime
+// keeps the "currently handled exceptions" stack per thread (__cxa_get_globals); unless
+// the switcher gives each coroutine its own, one coroutine's std::current_exception() /
+// `throw;` sees another's exception, and ending a handler pops (and may destroy) the
+// wrong exception object while its owner still uses it.
+TEST(ExceptionState, HandlersSuspendedInterleavedKeepTheirOwnException) {
+  weft::Scheduler sched({.workers = 1});
+  struct Seen {
+    int wrong_current = 0;  // std::current_exception() was not our exception
+    int wrong_ref = 0;      // the caught reference no longer reads our message
+    std::string rethrown;   // what `throw;` rethrew at the end
+  };
+  std::vector<Seen> seen = sched.run([] {
+    auto body = [](std::string name) {
+      Seen out;
+      try {
+        try {
+          throw std::runtime_error(name);
+        } catch (const std::exception& e) {
+          for (int i = 0; i < 3; ++i) {
+            weft::yield();
+            try {
+              std::rethrow_exception(std::current_exception());
+            } catch (const std::exception& again) {
+              if (std::string(again.what()) != name) ++out.wrong_current;
+            } catch (...) {
+              ++out.wrong_current;
+            }
+            if (std::string(e.what()) != name) ++out.wrong_ref;
+          }
+          throw;
+        }
+      } catch (const std::exception& e) {
+        out.rethrown = e.what();
+      } catch (...) {
+        out.rethrown = "?";
+      }
+      return out;
+    };
+    auto a = weft::spawn(body, std::string("A"));
+    auto b = weft::spawn(body, std::string("B"));
+    auto c = weft::spawn(body, std::string("C"));
+    weft::yield();
+    std::vector<Seen> v;
+    v.push_back(a.join());
+    v.push_back(b.join());
+    v.push_back(c.join());
+    return v;
+  });
+  const char* names[] = {"A", "B", "C"};
+  for (std::size_t i = 0; i < 3; ++i) {
+    EXPECT_EQ(seen[i].wrong_current, 0)
+        << names[i] << ": std::current_exception() was another coroutine's";
+    EXPECT_EQ(seen[i].wrong_ref, 0)
+        << names[i] << ": caught exception object changed under the handler";
+    EXPECT_EQ(seen[i].rethrown, names[i])
+        << names[i] << ": `throw;` rethrew another coroutine's exception";
+  }
+}
+
+TEST(ExceptionState, NoExceptionInFlightOutsideHandlersAfterSwitches) {
+  // A coroutine with no active handler must see no current exception, even when the
+  // coroutine it alternates with is suspended inside a catch block.
+  weft::Scheduler sched({.workers = 1});
+  const int bad = sched.run([] {
+    std::atomic<int> stage{0};
+    auto holder = weft::spawn([&stage] {
+      try {
+        throw 42;
+      } catch (int) {
+        stage.store(1);
+        while (stage.load() < 2) weft::yield();
+      }
+    });
+    while (stage.load() < 1) weft::yield();
+    int n = 0;
+    if (std::current_exception()) ++n;
+    if (std::uncaught_exceptions() != 0) ++n;
+    stage.store(2);
+    holder.join();
+    if (std::current_exception()) ++n;
+    return n;
+  });
+  EXPECT_EQ(bad, 0);
 }
 
 }  // namespace

@@ -50,7 +50,9 @@ class Task {
   ~Task() { reset(); }
 
   T join() {
-    if (!c_) throw std::logic_error("weft::Task::join: no coroutine (already joined, detached or moved from)");
+    if (!c_)
+      throw std::logic_error(
+          "weft::Task::join: no coroutine (already joined, detached or moved from)");
     detail::wait(c_);
     struct Release {
       detail::Coroutine* c;
@@ -60,7 +62,9 @@ class Task {
   }
 
   void detach() {
-    if (!c_) throw std::logic_error("weft::Task::detach: no coroutine (already joined, detached or moved from)");
+    if (!c_)
+      throw std::logic_error(
+          "weft::Task::detach: no coroutine (already joined, detached or moved from)");
     reset();
   }
 

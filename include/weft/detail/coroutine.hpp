@@ -35,7 +35,7 @@ struct alignas(64) Coroutine {
   // entry never points at a recycled record.
   std::atomic<std::uint32_t> refs{0};
   std::atomic<std::uintptr_t> join_word{0};
-  void (*invoke)(Coroutine*) = nullptr;  // runs the function, stores result/exception
+  void (*invoke)(Coroutine*) = nullptr;   // runs the function, stores result/exception
   void (*destroy)(Coroutine*) = nullptr;  // destroys what invoke left (result)
   void* result = nullptr;                 // Result<T>* inside the payload
   void* context = nullptr;                // saved stack pointer while switched out

@@ -46,7 +46,8 @@ class Result {
 template <class R, class F, class... Args>
 struct Job {
   template <class F2, class... A2>
-  explicit Job(F2&& f, A2&&... a) : call(std::in_place, std::forward<F2>(f), std::forward<A2>(a)...) {}
+  explicit Job(F2&& f, A2&&... a)
+      : call(std::in_place, std::forward<F2>(f), std::forward<A2>(a)...) {}
 
   std::optional<std::tuple<F, Args...>> call;  // reset right after the call returns
   Result<R> result;

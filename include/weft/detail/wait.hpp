@@ -31,7 +31,8 @@ class SpinLock {
     lock_slow();
   }
   bool try_lock() noexcept {
-    return !flag_.load(std::memory_order_relaxed) && !flag_.exchange(true, std::memory_order_acquire);
+    return !flag_.load(std::memory_order_relaxed) &&
+           !flag_.exchange(true, std::memory_order_acquire);
   }
   void unlock() noexcept { flag_.store(false, std::memory_order_release); }
 
@@ -51,7 +52,7 @@ struct Waiter {
 
   // Runtime-owned.
   std::atomic<std::uint32_t> status{kParked};
-  Coroutine* co = nullptr;                 // the parked coroutine, or nullptr for a thread
+  Coroutine* co = nullptr;                    // the parked coroutine, or nullptr for a thread
   std::atomic<std::uint32_t> thread_word{0};  // a parked thread's futex word
   Clock::time_point deadline{};
   bool has_deadline = false;
