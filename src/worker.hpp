@@ -58,8 +58,9 @@ class Worker {
   void count_spawn() noexcept { spawned_.bump(); }
   // Queues a ready coroutine here and wakes a sleeper if nobody is searching.
   void push_local(Coroutine* c);
-  // A waiter of c (which just finished) is runnable again.
+  // A suspended coroutine is runnable again (sent to its own scheduler if not ours).
   void make_ready(Coroutine* c);
+  void push_ready(Coroutine* c);
 
   void yield_current();
   void yield_to_current(Coroutine* target);
