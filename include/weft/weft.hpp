@@ -1,8 +1,16 @@
 // weft — an M:N work-stealing scheduler of stackful coroutines.
+// Networking helpers are separate: #include <weft/net.hpp>.
 #pragma once
 
+#include "weft/channel.hpp"
+#include "weft/condvar.hpp"
+#include "weft/event.hpp"
+#include "weft/io.hpp"
+#include "weft/mutex.hpp"
 #include "weft/options.hpp"
 #include "weft/scheduler.hpp"
 #include "weft/stats.hpp"
 #include "weft/task.hpp"
 #include "weft/this_coroutine.hpp"
+#include "weft/time.hpp"
+#include "weft/wait_group.hpp"
