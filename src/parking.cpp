@@ -42,10 +42,12 @@ void IdleSet::wake_one() noexcept {
 }
 
 void IdleSet::wake(Sleeper* s) noexcept {
-  // Read before the store that lets the sleeper go: after it, the sleeper may run on.
-  const bool in_epoll = s->in_epoll.load(std::memory_order_acquire) && interrupt_;
-  s->word.store(0, std::memory_order_release);
-  if (in_epoll) {
+  // Dekker with the sleeper (Worker::sleep): it sets in_epoll then checks word; we clear
+  // word then check in_epoll, so either it skips epoll_wait or we interrupt it. Sleepers
+  // live in their Worker, which outlives every call into its scheduler (Core waits for
+  // outside callers), so reading after the store is safe.
+  s->word.store(0, std::memory_order_seq_cst);
+  if (s->in_epoll.load(std::memory_order_seq_cst) && interrupt_) {
     interrupt_(interrupt_ctx_);
   } else {
     futex_wake(&s->word, 1);  // on the word's address only: harmless if it is gone

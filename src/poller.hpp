@@ -38,8 +38,9 @@ class Poller {
   // Whether any coroutine waits on an fd (cheap, for the workers' scheduling decisions).
   bool active() const noexcept { return waits_.load(std::memory_order_acquire) > 0; }
   // The poller role: at most one worker blocks in epoll_wait at a time.
-  bool try_acquire() noexcept { return !busy_.exchange(true, std::memory_order_acquire); }
-  void release() noexcept { busy_.store(false, std::memory_order_release); }
+  // seq_cst: each pairs (Dekker) with the idle set's sleeper count, see Worker::find_work.
+  bool try_acquire() noexcept { return !busy_.exchange(true, std::memory_order_seq_cst); }
+  void release() noexcept { busy_.store(false, std::memory_order_seq_cst); }
   // Holding the role: waits up to `timeout_ns` (-1: forever, 0: just look) and notifies the
   // waiters of every ready fd. Returns how many waiters it woke.
   int poll(std::int64_t timeout_ns);

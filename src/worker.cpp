@@ -15,7 +15,9 @@
 namespace weft::detail {
 namespace {
 
-thread_local Worker* tls_worker = nullptr;
+// initial-exec: a plain %fs-relative load instead of a __tls_get_addr call on every
+// current_worker(); fine for a library linked into the program (not dlopen'ed late).
+[[gnu::tls_model("initial-exec")]] thread_local Worker* tls_worker = nullptr;
 
 constexpr std::uint32_t kFairnessTick = 61;  // as Go: every 61st pick looks at the old work
 constexpr int kSpinRounds = 64;
@@ -213,13 +215,14 @@ Coroutine* Worker::find_work() {
     // timer of any worker (a busy worker's timers must not wait for it).
     stacks_.trim();
     core_.on_worker_idle();
-    Poller& poller = core_.poller();
-    const bool as_poller = poller.active() && poller.try_acquire();
-    sleeper_.in_epoll.store(as_poller, std::memory_order_release);
     core_.idle().prepare_park(&sleeper_);
+    // After announcing sleep (Dekker with release_poller()): either a worker giving up
+    // the poller role sees us and wakes us, or we see the role free and take it.
+    const bool as_poller = core_.poller().active() && core_.poller().try_acquire();
+    if (as_poller) sleeper_.in_epoll.store(true, std::memory_order_seq_cst);
     const std::int64_t deadline = core_.earliest_timer();
     if (core_.has_work() || core_.exiting() || deadline <= now_ns()) {
-      if (as_poller) poller.release();
+      if (as_poller) release_poller();
       if (core_.idle().cancel_park(&sleeper_)) continue;
       IdleSet::park(&sleeper_);  // a waker already took us: consume its wake-up
       searching_ = true;
@@ -230,12 +233,24 @@ Coroutine* Worker::find_work() {
   }
 }
 
+// While coroutines wait on fds some idle worker should be blocked in epoll_wait, or their
+// readiness waits for a busy worker's next look. So whoever gives the role up hands it
+// on: it wakes a sleeper, which takes the role when it parks again.
+void Worker::release_poller() noexcept {
+  sleeper_.in_epoll.store(false, std::memory_order_relaxed);
+  core_.poller().release();
+  if (core_.poller().active()) core_.idle().wake_one_sleeper();
+}
+
 bool Worker::sleep(bool as_poller, std::int64_t deadline_ns) {
   if (as_poller) {
     const std::int64_t timeout =
         deadline_ns == TimerQueue::kNone ? -1 : std::max<std::int64_t>(0, deadline_ns - now_ns());
-    core_.poller().poll(timeout);  // the ready coroutines land in this worker's deque
-    core_.poller().release();
+    // Skip the wait if a waker already took us (it saw in_epoll or not: Dekker on word).
+    if (sleeper_.word.load(std::memory_order_seq_cst) == 1) {
+      core_.poller().poll(timeout);  // the ready coroutines land in this worker's deque
+    }
+    release_poller();
   } else if (deadline_ns == TimerQueue::kNone) {
     IdleSet::park(&sleeper_);
   } else {
@@ -243,7 +258,6 @@ bool Worker::sleep(bool as_poller, std::int64_t deadline_ns) {
   }
   const bool listed = core_.idle().cancel_park(&sleeper_);
   if (!listed) IdleSet::park(&sleeper_);  // taken by a waker: wait for its store
-  sleeper_.in_epoll.store(false, std::memory_order_relaxed);
   return !listed;
 }
 
@@ -257,11 +271,13 @@ bool Worker::fire_timers() {
 }
 
 void Worker::poll_events() {
-  timers_.fire(Clock::now(), [this](Waiter* w) { make_ready(w->co); });
+  if (timers_.earliest() != TimerQueue::kNone) {
+    timers_.fire(Clock::now(), [this](Waiter* w) { make_ready(w->co); });
+  }
   Poller& poller = core_.poller();
   if (poller.active() && poller.try_acquire()) {
     poller.poll(0);
-    poller.release();
+    release_poller();
   }
 }
 
@@ -342,12 +358,15 @@ void Worker::leave(Worker* w, Coroutine* me, Coroutine* next, Handoff& h) {
 }
 
 void Worker::run_handoff(void* transfer) {
-  // Every few dozen switches a busy worker looks at due timers and I/O readiness. Here,
-  // not in pick_local(): a parking coroutine still holds its primitive's lock while the
-  // next one is picked, and collecting I/O takes fd locks.
+  if (transfer) perform(*static_cast<const Handoff*>(transfer));
+  // Every few dozen switches a busy worker looks at due timers and I/O readiness: only
+  // after the handoff, never in pick_local(), because a parking coroutine holds its
+  // primitive's lock until its handoff runs, and collecting I/O takes fd locks.
   if (++handoffs_ % kFairnessTick == 0) poll_events();
-  if (!transfer) return;
-  const Handoff h = *static_cast<const Handoff*>(transfer);  // copy before publishing prev
+}
+
+void Worker::perform(const Handoff& handoff) {
+  const Handoff h = handoff;  // copy before publishing prev: it lives on prev's stack
   if (h.prev->stack && !h.prev->stack->canary_intact()) report_overflow(h.prev);
   switch (h.kind) {
     case Handoff::kRequeue:

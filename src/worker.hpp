@@ -101,9 +101,11 @@ class Worker {
   bool sleep(bool as_poller, std::int64_t deadline_ns);
   // Periodic look at timers and I/O from the scheduling path of a busy worker.
   void poll_events();
+  void release_poller() noexcept;
   void run_inline(Coroutine* me, Coroutine* child);
   void complete(Coroutine* c);
   void run_handoff(void* transfer);
+  void perform(const Handoff& h);
   // Switches from the running coroutine `me` to `next` (nullptr: the root context) and,
   // once something resumes `me` (on whichever worker), runs the handoff there.
   static void leave(Worker* w, Coroutine* me, Coroutine* next, Handoff& h);
