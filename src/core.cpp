@@ -7,6 +7,7 @@
 #include <string>
 #include <thread>
 
+#include "overflow.hpp"
 #include "worker.hpp"
 
 namespace weft::detail {
@@ -35,6 +36,7 @@ std::uint64_t take_ids(std::uint64_t count) noexcept {
 
 Core::Core(const Options& options)
     : options_(resolve_options(options)), stacks_(options_.stack_size), idle_(options_.workers) {
+  install_overflow_handler();
   idle_.set_interrupt([](void* poller) { static_cast<Poller*>(poller)->interrupt(); }, &poller_);
   workers_.reserve(options_.workers);
   for (unsigned i = 0; i < options_.workers; ++i) {

@@ -11,6 +11,7 @@
 
 #include "core.hpp"
 #include "futex.hpp"
+#include "overflow.hpp"
 
 namespace weft::detail {
 namespace {
@@ -150,6 +151,7 @@ void Worker::prepare(Coroutine* c) {
 
 void Worker::main() {
   tls_worker = this;
+  const AltSignalStack alt_stack;  // the overflow handler cannot run on the full stack
   root_tsan_fiber_ = tsan_current_fiber();
   pthread_attr_t attr;
   if (pthread_getattr_np(pthread_self(), &attr) == 0) {
