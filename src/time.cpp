@@ -16,10 +16,8 @@ void sleep_until(std::chrono::steady_clock::time_point t) {
   }
   if (t <= detail::Clock::now()) return;
   // A waiter in no queue: only its timer can wake it.
-  detail::SpinLock lock;
   detail::Waiter waiter;
-  lock.lock();
-  detail::park(waiter, lock, &t);
+  detail::park_alone(waiter, t);
 }
 
 void sleep_for(std::chrono::nanoseconds d) {

@@ -16,8 +16,8 @@ std::int64_t to_ns(Clock::time_point t) noexcept {
 }
 
 // A plain thread blocks on the waiter's own futex word.
-bool park_thread(Waiter& w, SpinLock& lock, const Clock::time_point* deadline) {
-  lock.unlock();
+bool park_thread(Waiter& w, SpinLock* lock, const Clock::time_point* deadline) {
+  if (lock) lock->unlock();
   while (w.thread_word.load(std::memory_order_acquire) == 0) {
     if (!deadline) {
       futex_wait(&w.thread_word, 0);
@@ -39,6 +39,9 @@ bool park_thread(Waiter& w, SpinLock& lock, const Clock::time_point* deadline) {
 
 }  // namespace
 
+// park() and park_alone(): `lock` is nullptr for a waiter in no queue.
+static bool park_impl(Waiter& w, SpinLock* lock, const Clock::time_point* deadline);
+
 void SpinLock::lock_slow() noexcept {
   for (int spins = 0;; ++spins) {
     if (!flag_.load(std::memory_order_relaxed) &&
@@ -56,6 +59,14 @@ void SpinLock::lock_slow() noexcept {
 }
 
 bool park(Waiter& w, SpinLock& lock, const Clock::time_point* deadline) {
+  return park_impl(w, &lock, deadline);
+}
+
+bool park_alone(Waiter& w, const Clock::time_point& deadline) {
+  return park_impl(w, nullptr, &deadline);
+}
+
+static bool park_impl(Waiter& w, SpinLock* lock, const Clock::time_point* deadline) {
   Worker* worker = current_worker();
   if (!worker || !worker->current()) return park_thread(w, lock, deadline);
   w.co = worker->current();

@@ -391,14 +391,17 @@ void Worker::perform(const Handoff& handoff) {
       break;
     case Handoff::kPark: {
       h.prev->state.store(kWaiting, std::memory_order_relaxed);
+      // Once armed, the timer may fire on another worker and resume prev, whose stack
+      // holds the waiter: read what we need first and touch the waiter no more.
       if (h.waiter->has_deadline) {
+        const std::int64_t due = TimerQueue::ns_of(h.waiter->deadline);
         timers_.add(h.waiter);
         // A sleeping worker planned its wake-up before this deadline existed.
-        if (timers_.earliest() == TimerQueue::ns_of(h.waiter->deadline)) {
-          core_.idle().wake_one_sleeper();
-        }
+        if (timers_.earliest() == due) core_.idle().wake_one_sleeper();
       }
-      h.lock->unlock();  // from here a waker may find and resume prev
+      // From here a waker may find and resume prev. (The lock is the primitive's, which
+      // outlives its waiters; a wait with no queue has none.)
+      if (h.lock) h.lock->unlock();
       break;
     }
   }
@@ -501,9 +504,9 @@ void Worker::wait_current(Coroutine* child) {
   // Resumed: the child is done (its completion woke us, or the handoff found it done).
 }
 
-void Worker::park_current(Waiter& w, SpinLock& lock) {
+void Worker::park_current(Waiter& w, SpinLock* lock) {
   Coroutine* me = current_;
-  Handoff h{Handoff::kPark, me, nullptr, &w, &lock};
+  Handoff h{Handoff::kPark, me, nullptr, &w, lock};
   leave(this, me, pick_local(), h);
 }
 

@@ -67,8 +67,8 @@ class Worker {
   // Returns once `child` is done: runs it inline if it has not started, else suspends.
   void wait_current(Coroutine* child);
   // park() for the running coroutine: suspends it; the next context arms its timer and
-  // releases `lock`.
-  void park_current(Waiter& w, SpinLock& lock);
+  // releases `lock` (if any).
+  void park_current(Waiter& w, SpinLock* lock);
 
   // ---- any thread ----
   unsigned index() const noexcept { return index_; }

@@ -65,6 +65,9 @@ struct Waiter {
 // timeout the waiter may still be linked: the caller unlinks it under its lock.
 bool park(Waiter& w, SpinLock& lock, const Clock::time_point* deadline);
 
+// park() for a waiter in no queue (a sleep): only the deadline wakes it.
+bool park_alone(Waiter& w, const Clock::time_point& deadline);
+
 // Wakes a waiter the caller has just unlinked; call it while holding the lock that guards
 // the queue it was taken from. False when it had already timed out: try the next one.
 bool notify(Waiter& w) noexcept;
