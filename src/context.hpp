@@ -68,9 +68,9 @@ struct ExceptionState {
 // and a cached result would name the previous thread's after a coroutine migrates).
 ExceptionState* thread_exception_state() noexcept;
 
-inline void swap_exception_state(void*& save_caught, unsigned& save_uncaught, void* load_caught,
-                                 unsigned load_uncaught) noexcept {
-  ExceptionState* g = thread_exception_state();
+// `g` is the calling thread's thread_exception_state() (a worker caches its own).
+inline void swap_exception_state(ExceptionState* g, void*& save_caught, unsigned& save_uncaught,
+                                 void* load_caught, unsigned load_uncaught) noexcept {
   save_caught = g->caught;
   save_uncaught = g->uncaught;
   g->caught = load_caught;

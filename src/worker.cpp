@@ -135,7 +135,7 @@ SwitchTarget Worker::target_for(Coroutine* next) {
 void Worker::trade_exception_state(Coroutine* from, Coroutine* to) noexcept {
   void*& save_caught = from ? from->eh_caught : root_eh_caught_;
   unsigned& save_uncaught = from ? from->eh_uncaught : root_eh_uncaught_;
-  swap_exception_state(save_caught, save_uncaught, to ? to->eh_caught : root_eh_caught_,
+  swap_exception_state(thread_eh_, save_caught, save_uncaught, to ? to->eh_caught : root_eh_caught_,
                        to ? to->eh_uncaught : root_eh_uncaught_);
 }
 
@@ -151,7 +151,8 @@ void Worker::prepare(Coroutine* c) {
 
 void Worker::main() {
   tls_worker = this;
-  const AltSignalStack alt_stack;  // the overflow handler cannot run on the full stack
+  const AltSignalStack alt_stack;         // the overflow handler cannot run on the full stack
+  thread_eh_ = thread_exception_state();  // this thread's, for every switch it makes
   root_tsan_fiber_ = tsan_current_fiber();
   pthread_attr_t attr;
   if (pthread_getattr_np(pthread_self(), &attr) == 0) {

@@ -138,6 +138,7 @@ class Worker {
   void* root_tsan_fiber_ = nullptr;
   const void* root_stack_lo_ = nullptr;
   std::size_t root_stack_size_ = 0;
+  ExceptionState* thread_eh_ = nullptr;  // this worker thread's C++ exception globals
   void* root_eh_caught_ = nullptr;
   unsigned root_eh_uncaught_ = 0;
 
