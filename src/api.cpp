@@ -1,4 +1,5 @@
 // The runtime entry points behind the public templates and free functions.
+#include <atomic>
 #include <cstdio>
 #include <exception>
 #include <thread>
@@ -8,6 +9,7 @@
 #include "futex.hpp"
 #include "weft/detail/runtime.hpp"
 #include "weft/this_coroutine.hpp"
+#include "weft/unhandled.hpp"
 #include "worker.hpp"
 
 namespace weft::detail {
@@ -68,17 +70,12 @@ void release(Coroutine* c) noexcept {
   unref(c);
 }
 
+namespace {
+std::atomic<UnhandledExceptionHandler> g_unhandled{&default_unhandled_exception_handler};
+}  // namespace
+
 void unhandled_exception(std::uint64_t id, std::exception_ptr e) noexcept {
-  try {
-    std::rethrow_exception(e);
-  } catch (const std::exception& ex) {
-    std::fprintf(stderr, "weft: coroutine %llu was detached and threw %s: %s\n",
-                 static_cast<unsigned long long>(id), typeid(ex).name(), ex.what());
-  } catch (...) {
-    std::fprintf(stderr, "weft: coroutine %llu was detached and threw a non-std exception\n",
-                 static_cast<unsigned long long>(id));
-  }
-  std::terminate();
+  g_unhandled.load(std::memory_order_acquire)(id, std::move(e));
 }
 
 void yield_to(Coroutine* c) {
@@ -94,6 +91,25 @@ void yield_to(Coroutine* c) {
 }  // namespace weft::detail
 
 namespace weft {
+
+void default_unhandled_exception_handler(std::uint64_t id, std::exception_ptr e) noexcept {
+  try {
+    std::rethrow_exception(e);
+  } catch (const std::exception& ex) {
+    std::fprintf(stderr, "weft: coroutine %llu was detached and threw %s: %s\n",
+                 static_cast<unsigned long long>(id), typeid(ex).name(), ex.what());
+  } catch (...) {
+    std::fprintf(stderr, "weft: coroutine %llu was detached and threw a non-std exception\n",
+                 static_cast<unsigned long long>(id));
+  }
+  std::terminate();
+}
+
+UnhandledExceptionHandler set_unhandled_exception_handler(
+    UnhandledExceptionHandler handler) noexcept {
+  return detail::g_unhandled.exchange(handler ? handler : &default_unhandled_exception_handler,
+                                      std::memory_order_acq_rel);
+}
 
 void yield() {
   detail::Worker* w = detail::current_worker();

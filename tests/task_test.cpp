@@ -395,3 +395,51 @@ TEST(TaskErrors, MisuseInsideACoroutineThrowsThere) {
 }
 
 }  // namespace
+
+namespace {
+
+std::atomic<int> g_unhandled_calls{0};
+std::atomic<std::uint64_t> g_unhandled_id{0};
+
+void count_unhandled(std::uint64_t id, std::exception_ptr e) noexcept {
+  try {
+    std::rethrow_exception(e);
+  } catch (const std::runtime_error&) {
+    g_unhandled_id = id;
+    g_unhandled_calls.fetch_add(1);
+  } catch (...) {
+  }
+}
+
+TEST(Unhandled, DetachedExceptionGoesToTheInstalledHandler) {
+  const auto previous = weft::set_unhandled_exception_handler(&count_unhandled);
+  EXPECT_EQ(previous, &weft::default_unhandled_exception_handler);
+  std::uint64_t id = 0;
+  {
+    weft::Scheduler sched({.workers = 2});
+    auto t = sched.spawn([] { throw std::runtime_error("nobody joins me"); });
+    id = t.id();
+    t.detach();
+  }  // the destructor waits for it
+  EXPECT_EQ(g_unhandled_calls.load(), 1);
+  EXPECT_EQ(g_unhandled_id.load(), id);
+  // A joined exception is not unhandled.
+  {
+    weft::Scheduler sched({.workers = 1});
+    EXPECT_THROW(sched.run([] { throw std::runtime_error("joined"); }), std::runtime_error);
+  }
+  EXPECT_EQ(g_unhandled_calls.load(), 1);
+  EXPECT_EQ(weft::set_unhandled_exception_handler(nullptr), &count_unhandled);
+}
+
+TEST(UnhandledDeathTest, DefaultHandlerPrintsAndTerminates) {
+  GTEST_FLAG_SET(death_test_style, "threadsafe");
+  EXPECT_DEATH(
+      {
+        weft::Scheduler sched({.workers = 1});
+        sched.spawn([] { throw std::runtime_error("lost exception"); }).detach();
+      },
+      "weft: coroutine [0-9]+ was detached and threw .*: lost exception");
+}
+
+}  // namespace

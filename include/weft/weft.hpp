@@ -13,4 +13,5 @@
 #include "weft/task.hpp"
 #include "weft/this_coroutine.hpp"
 #include "weft/time.hpp"
+#include "weft/unhandled.hpp"
 #include "weft/wait_group.hpp"
