@@ -104,6 +104,12 @@ std::int64_t Core::earliest_timer() const noexcept {
   return t;
 }
 
+std::int64_t Core::earliest_planned_wake() const noexcept {
+  std::int64_t t = TimerQueue::kNone;
+  for (const auto& w : workers_) t = std::min(t, w->planned_wake());
+  return t;
+}
+
 bool Core::has_work() const noexcept {
   if (!injected_.empty()) return true;
   for (const auto& w : workers_) {

@@ -47,6 +47,8 @@ class Core {
   Poller& poller() noexcept { return poller_; }
   // Earliest timer of any worker (steady-clock ns), TimerQueue::kNone when none.
   std::int64_t earliest_timer() const noexcept;
+  // Earliest time a parked worker will wake by itself (TimerQueue::kNone: none will).
+  std::int64_t earliest_planned_wake() const noexcept;
   bool exiting() const noexcept { return exiting_.load(std::memory_order_acquire); }
 
   // A spawn from a thread that is not one of this scheduler's workers.

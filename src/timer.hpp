@@ -26,7 +26,9 @@ class TimerQueue {
   template <class Wake>
   std::size_t fire(Clock::time_point now, Wake&& wake);
   // Earliest deadline (steady-clock ns), kNone when empty. Lock-free read.
-  std::int64_t earliest() const noexcept { return earliest_.load(std::memory_order_acquire); }
+  // seq_cst, with publish_earliest(): a worker about to park announces itself, then reads
+  // this; a worker adding a timer publishes it, then looks for sleepers (Dekker).
+  std::int64_t earliest() const noexcept { return earliest_.load(std::memory_order_seq_cst); }
   static std::int64_t ns_of(Clock::time_point t) noexcept { return ns(t); }
 
  private:
@@ -37,7 +39,7 @@ class TimerQueue {
   void sift_down(std::size_t i) noexcept;
   void remove_at(std::size_t i) noexcept;
   void publish_earliest() noexcept {
-    earliest_.store(heap_.empty() ? kNone : ns(heap_.front()->deadline), std::memory_order_release);
+    earliest_.store(heap_.empty() ? kNone : ns(heap_.front()->deadline), std::memory_order_seq_cst);
   }
 
   std::mutex mu_;

@@ -232,7 +232,9 @@ Coroutine* Worker::find_work() {
       continue;
     }
     parks_.bump();
+    planned_wake_.store(deadline, std::memory_order_seq_cst);
     searching_ = sleep(as_poller, deadline);
+    planned_wake_.store(TimerQueue::kNone, std::memory_order_relaxed);
   }
 }
 
@@ -397,8 +399,11 @@ void Worker::perform(const Handoff& handoff) {
       if (h.waiter->has_deadline) {
         const std::int64_t due = TimerQueue::ns_of(h.waiter->deadline);
         timers_.add(h.waiter);
-        // A sleeping worker planned its wake-up before this deadline existed.
-        if (timers_.earliest() == due) core_.idle().wake_one_sleeper();
+        // Sleeping workers planned their wake-ups before this deadline existed.
+        // If it is due before any sleeping worker planned to wake, wake one to re-plan.
+        if (timers_.earliest() == due && due < core_.earliest_planned_wake()) {
+          core_.idle().wake_one_sleeper();
+        }
       }
       // From here a waker may find and resume prev. (The lock is the primitive's, which
       // outlives its waiters; a wait with no queue has none.)

@@ -76,6 +76,10 @@ class Worker {
   bool has_queued() const noexcept { return !deque_.empty(); }
   Coroutine* steal() noexcept { return deque_.steal(); }
   TimerQueue& timers() noexcept { return timers_; }
+  // While parked: when this worker will wake by itself (TimerQueue::kNone: never).
+  std::int64_t planned_wake() const noexcept {
+    return planned_wake_.load(std::memory_order_seq_cst);
+  }
   const TimerQueue& timers() const noexcept { return timers_; }
   std::uint64_t spawned() const noexcept { return spawned_.read(); }
   std::uint64_t completed() const noexcept { return completed_.read(); }
@@ -142,6 +146,7 @@ class Worker {
   void* root_eh_caught_ = nullptr;
   unsigned root_eh_uncaught_ = 0;
 
+  std::atomic<std::int64_t> planned_wake_{TimerQueue::kNone};
   Counter spawned_, completed_, switches_, steals_, parks_;
   std::thread thread_;
 };
