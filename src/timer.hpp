@@ -66,7 +66,9 @@ std::size_t TimerQueue::fire(Clock::time_point now, Wake&& wake) {
     }
     publish_earliest();
   }
-  for (std::size_t i = 0; i < n; ++i) wake(due[i]);
+  // Latest first: a worker runs what it queued last first, so waiters due together still
+  // run in deadline order.
+  for (std::size_t i = n; i-- > 0;) wake(due[i]);
   return n;
 }
 
