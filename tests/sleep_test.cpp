@@ -40,10 +40,13 @@ TEST(Sleep, WakesInDeadlineOrder) {
   std::vector<int> order;
   sched.run([&] {
     std::vector<weft::Task<void>> ts;
-    // Spawned in scrambled order, 15 ms apart: wake order must follow the deadlines.
+    // Spawned in scrambled order with deadlines from one base, far enough out that every
+    // sleeper has started before the first is due (sanitized builds start slowly): the
+    // wake order must follow the deadlines, whatever order they were queued in.
+    const auto base = Clock::now() + std::chrono::milliseconds(scaled(20, 150));
     for (int i : {3, 0, 4, 1, 2}) {
       ts.push_back(weft::spawn([&, i] {
-        weft::sleep_for(std::chrono::milliseconds(5 + 15 * i));
+        weft::sleep_until(base + std::chrono::milliseconds(15 * i));
         std::lock_guard lock(mu);
         order.push_back(i);
       }));
