@@ -8,5 +8,7 @@ cmake --preset release >/dev/null
 cmake --build --preset release -j "$(nproc)"
 echo "=== weft-demo ==="
 build/release/tools/weft-demo "$@"
-echo "=== benchmarks (weft beside its peers, same run) ==="
-build/release/bench/weft_bench_core --benchmark_repetitions=3 --benchmark_report_aggregates_only=true
+echo "=== core benchmarks: weft beside oneTBB / Boost.Fiber / Boost.Context, same run ==="
+echo "(the full suite with tables and charts: tools/bench-report)"
+build/release/bench/weft_bench_core --benchmark_filter='^BM_(switch|yield_pingpong|spawn_join|fib)/' \
+  --benchmark_repetitions=3 --benchmark_report_aggregates_only=true
