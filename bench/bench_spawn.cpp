@@ -3,6 +3,8 @@
 //   BM_spawn_join/weft              in one coroutine: weft::spawn(empty).join(), N times
 //   BM_spawn_join/tbb               in a task_arena(1): task_group run(empty) + wait(), N times
 //   BM_spawn_join/boost_fiber       on one thread: fiber(empty).join(), N times
+//   BM_spawn_join/omp               in an OpenMP team of 1: omp task + taskwait, N times
+//   BM_spawn_join/std_thread        std::thread(empty).join(), 1024 times (~10 us each)
 //   BM_spawn_join_batch64/<peer>    the same, spawning 64 tasks before joining the 64 in
 //                                   spawn order (weft_lifo_join: weft joining newest first)
 //
@@ -14,9 +16,12 @@
 #include <oneapi/tbb/task_arena.h>
 #include <oneapi/tbb/task_group.h>
 
+#include <algorithm>
 #include <array>
 #include <boost/fiber/all.hpp>
 #include <cstdint>
+#include <thread>
+#include <vector>
 #include <weft/weft.hpp>
 
 #include "bench_common.hpp"
@@ -147,6 +152,75 @@ void BM_spawn_join_boost_fiber(benchmark::State& state) {
   report(state, "boost_fiber", total_s, total);
 }
 
+// ---- OpenMP tasks ----------------------------------------------------------------------
+
+#ifdef WEFT_BENCH_OPENMP
+template <bool Batch>
+void BM_spawn_join_omp(benchmark::State& state) {
+  const std::int64_t n = config().spawns;
+  double total_s = 0;
+  std::int64_t total = 0;
+  for (auto _ : state) {
+    double s = 0;
+#pragma omp parallel num_threads(1) default(shared)
+    {
+#pragma omp single
+      {
+        const auto t0 = Clock::now();
+        if constexpr (Batch) {
+          for (std::int64_t r = 0; r < n / kBatch; ++r) {
+            for (std::int64_t i = 0; i < kBatch; ++i) {
+#pragma omp task
+              empty_task();
+            }
+#pragma omp taskwait
+          }
+        } else {
+          for (std::int64_t i = 0; i < n; ++i) {
+#pragma omp task
+            empty_task();
+#pragma omp taskwait
+          }
+        }
+        s = seconds_between(t0, Clock::now());
+      }
+    }
+    state.SetIterationTime(s);
+    total_s += s;
+    total += n;
+  }
+  report(state, "omp", total_s, total);
+}
+#endif
+
+// ---- std::thread ------------------------------------------------------------------------
+
+template <bool Batch>
+void BM_spawn_join_thread(benchmark::State& state) {
+  const std::int64_t n = config().thread_spawns;
+  double total_s = 0;
+  std::int64_t total = 0;
+  for (auto _ : state) {
+    const auto t0 = Clock::now();
+    if constexpr (Batch) {
+      std::vector<std::thread> ts;
+      ts.reserve(kBatch);
+      for (std::int64_t r = 0; r < std::max<std::int64_t>(1, n / kBatch); ++r) {
+        for (std::int64_t i = 0; i < kBatch; ++i) ts.emplace_back(empty_task);
+        for (auto& t : ts) t.join();
+        ts.clear();
+      }
+    } else {
+      for (std::int64_t i = 0; i < n; ++i) std::thread(empty_task).join();
+    }
+    const double s = seconds_between(t0, Clock::now());
+    state.SetIterationTime(s);
+    total_s += s;
+    total += Batch ? std::max<std::int64_t>(1, n / kBatch) * kBatch : n;
+  }
+  report(state, "std_thread", total_s, total);
+}
+
 }  // namespace
 
 void register_spawn_benchmarks() {
@@ -158,11 +232,19 @@ void register_spawn_benchmarks() {
   reg("BM_spawn_join/weft", BM_spawn_join_weft<Mode::kSingle>);
   reg("BM_spawn_join/tbb", BM_spawn_join_tbb<false>);
   reg("BM_spawn_join/boost_fiber", BM_spawn_join_boost_fiber<false>);
+#ifdef WEFT_BENCH_OPENMP
+  reg("BM_spawn_join/omp", BM_spawn_join_omp<false>);
+#endif
+  reg("BM_spawn_join/std_thread", BM_spawn_join_thread<false>);
   reg("BM_spawn_join_batch64/weft", BM_spawn_join_weft<Mode::kBatch>);
   // Joining newest-first, the order a work-stealing deque pops in.
   reg("BM_spawn_join_batch64/weft_lifo_join", BM_spawn_join_weft<Mode::kBatchLifo>);
   reg("BM_spawn_join_batch64/tbb", BM_spawn_join_tbb<true>);
   reg("BM_spawn_join_batch64/boost_fiber", BM_spawn_join_boost_fiber<true>);
+#ifdef WEFT_BENCH_OPENMP
+  reg("BM_spawn_join_batch64/omp", BM_spawn_join_omp<true>);
+#endif
+  reg("BM_spawn_join_batch64/std_thread", BM_spawn_join_thread<true>);
 }
 
 }  // namespace weft_bench

@@ -1,9 +1,5 @@
 // Blocking primitives, each beside its thread-based peer in the same run:
 //
-//   BM_channel_pingpong/weft      two coroutines on one worker pass a token back and forth
-//                                 through two weft::Channel<int>(1)
-//   BM_channel_pingpong/threads   two std::threads doing the same through two queues built
-//                                 from std::mutex + std::condition_variable
 //   BM_mutex_contended/weft/N     N coroutines on 2 workers increment a counter under a
 //                                 weft::Mutex
 //   BM_mutex_contended/std/N      N std::threads doing the same under a std::mutex
@@ -11,19 +7,17 @@
 //   BM_sleep_lateness/thread      std::this_thread::sleep_for(100us) on a plain thread with
 //                                 the same 1 ns timer slack weft's workers use
 //
-// Counters: ns_per_msg (one-way), ns_per_lock (lock+unlock pair), late_us_p50/p99.
+// (The channel ping-pong is workload 6, bench_pingpong.cpp.)
+// Counters: ns_per_lock (lock+unlock pair), late_us_p50/p99.
 #include <benchmark/benchmark.h>
 #include <sys/prctl.h>
 
 #include <algorithm>
 #include <chrono>
-#include <condition_variable>
 #include <cstdint>
-#include <deque>
 #include <mutex>
 #include <thread>
 #include <vector>
-#include <weft/channel.hpp>
 #include <weft/mutex.hpp>
 #include <weft/time.hpp>
 #include <weft/weft.hpp>
@@ -33,90 +27,11 @@
 namespace weft_bench {
 namespace {
 
-std::int64_t messages() {
-  return config().smoke ? 100 : 100000;
-}
 std::int64_t lock_ops() {
   return config().smoke ? 100 : 200000;
 }
 int sleeps() {
   return config().smoke ? 5 : 200;
-}
-
-// ---- channel ping-pong ----
-
-void BM_channel_weft(benchmark::State& state) {
-  const std::int64_t n = messages();
-  weft::Scheduler sched(weft::Options{.workers = 1});
-  for (auto _ : state) {
-    const double s = sched.run([n] {
-      weft::Channel<int> ping(1), pong(1);
-      const auto t0 = Clock::now();
-      auto echo = weft::spawn([&] {
-        while (auto v = ping.recv()) pong.send(*v);
-      });
-      for (std::int64_t i = 0; i < n; ++i) {
-        ping.send(static_cast<int>(i));
-        pong.recv();
-      }
-      ping.close();
-      echo.join();
-      return seconds_between(t0, Clock::now());
-    });
-    state.SetIterationTime(s);
-    state.counters["ns_per_msg"] = s * 1e9 / static_cast<double>(2 * n);
-  }
-  state.SetLabel("weft");
-}
-
-// The usual thread-to-thread queue: a deque under a mutex, a condvar to wait on.
-template <class T>
-class ThreadQueue {
- public:
-  void push(T v) {
-    {
-      std::lock_guard lock(mu_);
-      q_.push_back(v);
-    }
-    cv_.notify_one();
-  }
-  T pop() {
-    std::unique_lock lock(mu_);
-    cv_.wait(lock, [&] { return !q_.empty(); });
-    T v = q_.front();
-    q_.pop_front();
-    return v;
-  }
-
- private:
-  std::mutex mu_;
-  std::condition_variable cv_;
-  std::deque<T> q_;
-};
-
-void BM_channel_threads(benchmark::State& state) {
-  const std::int64_t n = messages();
-  for (auto _ : state) {
-    ThreadQueue<std::int64_t> ping, pong;
-    std::thread echo([&] {
-      for (;;) {
-        const std::int64_t v = ping.pop();
-        if (v < 0) return;
-        pong.push(v);
-      }
-    });
-    const auto t0 = Clock::now();
-    for (std::int64_t i = 0; i < n; ++i) {
-      ping.push(i);
-      pong.pop();
-    }
-    const double s = seconds_between(t0, Clock::now());
-    ping.push(-1);
-    echo.join();
-    state.SetIterationTime(s);
-    state.counters["ns_per_msg"] = s * 1e9 / static_cast<double>(2 * n);
-  }
-  state.SetLabel("threads");
 }
 
 // ---- contended mutex ----
@@ -231,12 +146,6 @@ void BM_sleep_thread(benchmark::State& state) {
 }  // namespace
 
 void register_sync_benchmarks() {
-  finish(benchmark::RegisterBenchmark("BM_channel_pingpong/weft", BM_channel_weft), 0.5)
-      ->UseManualTime()
-      ->Unit(benchmark::kMillisecond);
-  finish(benchmark::RegisterBenchmark("BM_channel_pingpong/threads", BM_channel_threads), 0.5)
-      ->UseManualTime()
-      ->Unit(benchmark::kMillisecond);
   for (int parties : {2, 8}) {
     finish(benchmark::RegisterBenchmark("BM_mutex_contended/weft", BM_mutex_weft), 0.5)
         ->Arg(parties)

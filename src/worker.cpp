@@ -458,7 +458,16 @@ void Worker::finish_current() {
 void Worker::yield_current() {
   Coroutine* me = current_;
   Coroutine* next = pick_oldest();  // the oldest ready work: yield rotates fairly
-  if (!next) return;                // nothing else is ready: keep running
+  if (!next) {
+    // Nothing else is ready: keep running. A coroutine that polls in a yield() loop makes
+    // no handoffs, so look at due timers (any worker's) and I/O from here too, or the
+    // very thing it waits for may never be woken.
+    if (++handoffs_ % kFairnessTick != 0) return;
+    fire_timers();
+    poll_events();
+    next = pick_oldest();
+    if (!next) return;
+  }
   Handoff h{Handoff::kRequeue, me, nullptr};
   leave(this, me, next, h);
 }

@@ -6,6 +6,7 @@ packages=(
   cmake make g++ clang libclang-rt-14-dev clang-format
   libtbb-dev libgtest-dev libbenchmark-dev
   libboost-fiber-dev libboost-context-dev
+  python3-matplotlib
 )
 missing=()
 for p in "${packages[@]}"; do
