@@ -105,9 +105,10 @@ void Poller::arm(int fd, const Entry& e) {
 
 bool Poller::wait(int fd, std::uint32_t events, const Clock::time_point* deadline) {
   Entry& e = entry(fd);
-  if (deadline) {
-    // A timed wait looks first, so a short timeout cannot beat already-present readiness
-    // to the waiter (the timer and the poller would otherwise race for it).
+  if (deadline && *deadline - Clock::now() < std::chrono::milliseconds(1)) {
+    // A wait with a short timeout looks first, so the timer cannot beat already-present
+    // readiness to the waiter (they would otherwise race for it). Longer waits skip the
+    // extra system call: callers typically wait right after EAGAIN.
     pollfd p{fd, static_cast<short>(events == EPOLLIN ? POLLIN : POLLOUT), 0};
     if (::poll(&p, 1, 0) == 1 && !(p.revents & POLLNVAL)) return true;
   }
