@@ -105,35 +105,51 @@ bool is_timeout(const std::system_error& e) noexcept {
   return e.code() == std::errc::timed_out;
 }
 
+namespace {
+// Tries the resolved addresses in turn, remembering the last failure for the error message.
+struct AddressAttempts {
+  int last_err = EADDRNOTAVAIL;
+  std::string last_call = "no address";
+
+  void failed(const char* call, int err) {
+    last_err = err;
+    last_call = call;
+  }
+  // A non-blocking, close-on-exec socket for `a` (empty, and the failure noted, if none).
+  Socket open(const addrinfo* a) {
+    Socket s(::socket(a->ai_family, a->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, a->ai_protocol));
+    if (!s) failed("socket", errno);
+    return s;
+  }
+  [[noreturn]] void give_up(const std::string& what) const {
+    throw_errno(last_err, what + ": " + last_call);
+  }
+};
+
+}  // namespace
+
 int listen_tcp(const std::string& host, std::uint16_t port, int backlog) {
   const std::string what = "weft::net::listen_tcp(" + endpoint(host, port) + ")";
   AddrInfoPtr addrs = resolve(host, port, /*passive=*/true, what);
-  int last_err = EADDRNOTAVAIL;
-  std::string last_call = "no address";
+  AddressAttempts tries;
   for (const addrinfo* a = addrs.get(); a; a = a->ai_next) {
-    Socket s(::socket(a->ai_family, a->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, a->ai_protocol));
-    if (!s) {
-      last_err = errno;
-      last_call = "socket";
-      continue;
-    }
+    Socket s = tries.open(a);
+    if (!s) continue;
     // So a restarted server can rebind while old connections sit in TIME_WAIT.
     const int one = 1;
     if (::setsockopt(s.get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) != 0)
       throw_errno(errno, what + ": setsockopt(SO_REUSEADDR)");
     if (::bind(s.get(), a->ai_addr, a->ai_addrlen) != 0) {
-      last_err = errno;
-      last_call = "bind";
+      tries.failed("bind", errno);
       continue;
     }
     if (::listen(s.get(), backlog) != 0) {
-      last_err = errno;
-      last_call = "listen";
+      tries.failed("listen", errno);
       continue;
     }
     return s.release();
   }
-  throw_errno(last_err, what + ": " + last_call);
+  tries.give_up(what);
 }
 
 std::uint16_t local_port(int fd) {
@@ -174,15 +190,10 @@ int connect_tcp(const std::string& host, std::uint16_t port, Timeout timeout) {
   const std::string what = "weft::net::connect_tcp(" + endpoint(host, port) + ")";
   const Deadline deadline(timeout);
   AddrInfoPtr addrs = resolve(host, port, /*passive=*/false, what);
-  int last_err = EADDRNOTAVAIL;
-  std::string last_call = "no address";
+  AddressAttempts tries;
   for (const addrinfo* a = addrs.get(); a; a = a->ai_next) {
-    Socket s(::socket(a->ai_family, a->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, a->ai_protocol));
-    if (!s) {
-      last_err = errno;
-      last_call = "socket";
-      continue;
-    }
+    Socket s = tries.open(a);
+    if (!s) continue;
     int rc = ::connect(s.get(), a->ai_addr, a->ai_addrlen);
     int err = rc == 0 ? 0 : errno;
     // An interrupted non-blocking connect goes on in the background, as EINPROGRESS does.
@@ -193,14 +204,13 @@ int connect_tcp(const std::string& host, std::uint16_t port, Timeout timeout) {
         throw_errno(errno, what + ": getsockopt(SO_ERROR)");
     }
     if (err != 0) {
-      last_err = err;
-      last_call = "connect";
+      tries.failed("connect", err);
       continue;
     }
     set_nodelay(s.get(), what.c_str());
     return s.release();
   }
-  throw_errno(last_err, what + ": " + last_call);
+  tries.give_up(what);
 }
 
 std::size_t read_some(int fd, void* buf, std::size_t len, Timeout timeout) {

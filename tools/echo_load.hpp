@@ -13,6 +13,8 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
+#include <pthread.h>
+#include <signal.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -47,6 +49,34 @@
 namespace weft_echo {
 
 using Clock = std::chrono::steady_clock;
+
+// Blocks SIGINT and SIGTERM in the calling thread. Call it before any other thread starts:
+// every thread (worker or connection thread) inherits the mask, so the signals are taken
+// only by serve_until_signal()'s sigwait() and no handler ever runs on a coroutine stack.
+inline sigset_t block_stop_signals() {
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  return signals;
+}
+
+// Waits for one of `signals`, then stops `server` and prints what it served, as `tool`.
+template <class Server>
+int serve_until_signal(const char* tool, const sigset_t& signals, Server& server) {
+  int sig = 0;
+  while (sigwait(&signals, &sig) != 0) {
+  }
+  std::printf("%s: %s, stopping (%zu connections open)\n", tool,
+              sig == SIGINT ? "SIGINT" : "SIGTERM", server.live_connections());
+  std::fflush(stdout);
+  server.stop();
+  std::printf("%s: served %llu connections, %llu errors\n", tool,
+              static_cast<unsigned long long>(server.accepted()),
+              static_cast<unsigned long long>(server.errors()));
+  return 0;
+}
 
 // Raises the soft RLIMIT_NOFILE to the hard limit (the default soft limit of 1024 is too
 // low for a thousand connections, which take two descriptors each in one process).

@@ -37,13 +37,7 @@ int main(int argc, char** argv) {
     return true;
   });
 
-  // Blocked before any thread starts: connection threads inherit the mask, and only
-  // sigwait() below takes the signals.
-  sigset_t stop_signals;
-  sigemptyset(&stop_signals);
-  sigaddset(&stop_signals, SIGINT);
-  sigaddset(&stop_signals, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+  const sigset_t stop_signals = weft_echo::block_stop_signals();
 
   try {
     const std::uint64_t fds = weft_echo::raise_fd_limit();
@@ -51,17 +45,7 @@ int main(int argc, char** argv) {
     std::printf("echo-threads: listening on %s:%u, descriptor limit %llu\n", host.c_str(),
                 static_cast<unsigned>(server.port()), static_cast<unsigned long long>(fds));
     std::fflush(stdout);
-    int sig = 0;
-    while (sigwait(&stop_signals, &sig) != 0) {
-    }
-    std::printf("echo-threads: %s, stopping (%zu connections open)\n",
-                sig == SIGINT ? "SIGINT" : "SIGTERM", server.live_connections());
-    std::fflush(stdout);
-    server.stop();
-    std::printf("echo-threads: served %llu connections, %llu errors\n",
-                static_cast<unsigned long long>(server.accepted()),
-                static_cast<unsigned long long>(server.errors()));
-    return 0;
+    return weft_echo::serve_until_signal("echo-threads", stop_signals, server);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "echo-threads: %s\n", e.what());
     return 1;

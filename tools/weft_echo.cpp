@@ -42,13 +42,7 @@ int main(int argc, char** argv) {
     return true;
   });
 
-  // Blocked before any thread starts, so every worker inherits the mask and the signals
-  // are taken only by sigwait() below: no handler runs on a coroutine stack.
-  sigset_t stop_signals;
-  sigemptyset(&stop_signals);
-  sigaddset(&stop_signals, SIGINT);
-  sigaddset(&stop_signals, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+  const sigset_t stop_signals = weft_echo::block_stop_signals();
 
   try {
     const std::uint64_t fds = weft_echo::raise_fd_limit();
@@ -58,17 +52,7 @@ int main(int argc, char** argv) {
                 static_cast<unsigned>(server.port()), sched.workers(),
                 static_cast<unsigned long long>(fds));
     std::fflush(stdout);
-    int sig = 0;
-    while (sigwait(&stop_signals, &sig) != 0) {
-    }
-    std::printf("weft-echo: %s, stopping (%zu connections open)\n",
-                sig == SIGINT ? "SIGINT" : "SIGTERM", server.live_connections());
-    std::fflush(stdout);
-    server.stop();
-    std::printf("weft-echo: served %llu connections, %llu errors\n",
-                static_cast<unsigned long long>(server.accepted()),
-                static_cast<unsigned long long>(server.errors()));
-    return 0;
+    return weft_echo::serve_until_signal("weft-echo", stop_signals, server);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "weft-echo: %s\n", e.what());
     return 1;
