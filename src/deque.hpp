@@ -82,37 +82,14 @@ class ChaseLevDeque {
   // Same protocol as steal(), but the owner knows bottom exactly, so no ordering of the
   // bottom load is needed: only the CAS on top, which arbitrates against thieves.
   T* pop_oldest() noexcept {
-    std::int64_t t = top_.load(std::memory_order_seq_cst);
-    const std::int64_t b = bottom_.load(std::memory_order_relaxed);
-    if (t >= b) return nullptr;
-    T* item = buffer_.load(std::memory_order_relaxed)->get(t);
-    if (!top_.compare_exchange_strong(t, t + 1, std::memory_order_seq_cst,
-                                      std::memory_order_relaxed)) {
-      return nullptr;
-    }
-    return item;
-  }
-
-  // Owner only; the newest item without taking it (nullptr when empty). A hint: a thief
-  // may take it before the owner's pop().
-  T* peek_newest() const noexcept {
-    const std::int64_t b = bottom_.load(std::memory_order_relaxed) - 1;
-    if (b < top_.load(std::memory_order_relaxed)) return nullptr;
-    return buffer_.load(std::memory_order_relaxed)->get(b);
+    const std::int64_t t = top_.load(std::memory_order_seq_cst);
+    return take_top(t, bottom_.load(std::memory_order_relaxed));
   }
 
   // Any thread; oldest item, or nullptr when empty or when another thief won the race.
   T* steal() noexcept {
-    std::int64_t t = top_.load(std::memory_order_seq_cst);
-    const std::int64_t b = bottom_.load(std::memory_order_seq_cst);
-    if (t >= b) return nullptr;
-    // acquire: the buffer a grow() published after filling it.
-    T* item = buffer_.load(std::memory_order_acquire)->get(t);
-    if (!top_.compare_exchange_strong(t, t + 1, std::memory_order_seq_cst,
-                                      std::memory_order_relaxed)) {
-      return nullptr;
-    }
-    return item;
+    const std::int64_t t = top_.load(std::memory_order_seq_cst);
+    return take_top(t, bottom_.load(std::memory_order_seq_cst));
   }
 
   // Any thread; a snapshot that may be stale by the time it returns.
@@ -143,6 +120,18 @@ class ChaseLevDeque {
     std::size_t c = 2;
     while (c < n) c <<= 1;
     return c;
+  }
+
+  // The common end of steal() and pop_oldest(): read slot t, then race for it on top.
+  T* take_top(std::int64_t t, std::int64_t b) noexcept {
+    if (t >= b) return nullptr;
+    // acquire: the buffer a grow() published after filling it.
+    T* item = buffer_.load(std::memory_order_acquire)->get(t);
+    if (!top_.compare_exchange_strong(t, t + 1, std::memory_order_seq_cst,
+                                      std::memory_order_relaxed)) {
+      return nullptr;
+    }
+    return item;
   }
 
   Buffer* grow(Buffer* old, std::int64_t t, std::int64_t b) {
