@@ -88,6 +88,7 @@ void Core::submit_external(Coroutine* c) {
 }
 
 void Core::wake_external(Coroutine* c) {
+  expect_waiting(c);
   ExternalCall call(*this);
   c->state.store(kReady, std::memory_order_release);
   injected_.push(c);

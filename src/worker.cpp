@@ -48,6 +48,20 @@ bool claim(Coroutine* c) noexcept {
   return false;
 }
 
+// Claims a never-started coroutine to run it inline on its joiner's stack. Only kFresh:
+// a child that a thief started, that suspended and was woken (kReady) since the joiner
+// looked must be resumed on its own stack, not entered a second time.
+bool claim_fresh(Coroutine* c) noexcept {
+  std::uint32_t s = kFresh;
+  return c->state.compare_exchange_strong(s, kRunning, std::memory_order_acq_rel,
+                                          std::memory_order_relaxed);
+}
+
+const char* state_name(std::uint32_t s) noexcept {
+  static constexpr const char* kNames[] = {"fresh", "ready", "running", "waiting", "done", "free"};
+  return s < std::size(kNames) ? kNames[s] : "corrupt";
+}
+
 [[noreturn]] void report_overflow(const Coroutine* c) {
   std::fprintf(stderr,
                "weft: coroutine %llu overflowed its %zu-byte stack (canary at the low end "
@@ -118,7 +132,20 @@ void Worker::push_ready(Coroutine* c) {
   if (surplus) core_.idle().notify(/*strict=*/false);
 }
 
+void expect_waiting(const Coroutine* c) noexcept {
+  // Relaxed: whoever suspended it published kWaiting before any waker could find it, and
+  // the check is only a tripwire; it costs a plain load on the wake path.
+  const std::uint32_t s = c->state.load(std::memory_order_relaxed);
+  if (s == kWaiting) return;
+  std::fprintf(stderr,
+               "weft: internal error: coroutine %llu woken while %s (two wake-ups for one "
+               "suspension would run it twice)\n",
+               static_cast<unsigned long long>(c->id), state_name(s));
+  std::abort();
+}
+
 void Worker::make_ready(Coroutine* c) {
+  expect_waiting(c);
   if (c->core != &core_) {  // a waiter of another scheduler goes home
     c->core->wake_external(c);
     return;
@@ -141,6 +168,11 @@ void Worker::trade_exception_state(Coroutine* from, Coroutine* to) noexcept {
 
 void Worker::prepare(Coroutine* c) {
   if (c->stack) return;
+  if (c->context) {  // it ran before and completed: a stale claim would restart it
+    std::fprintf(stderr, "weft: internal error: finished coroutine %llu claimed to run again\n",
+                 static_cast<unsigned long long>(c->id));
+    std::abort();
+  }
   Stack* s = stacks_.get();
   c->stack = s;
   c->context = make_context(s->top(), &Worker::coroutine_entry);
@@ -493,22 +525,21 @@ void Worker::wait_current(Coroutine* child) {
     // (children already run inline out of order) are dropped on the way, so joining in
     // spawn order does not pile them up.
     while (Coroutine* x = deque_.pop()) {
-      if (x == child) {
-        if (claim(child)) {
-          run_inline(me, child);
-          return;
-        }
-        unref(child);
-        break;
+      if (x == child && claim_fresh(child)) {
+        run_inline(me, child);
+        return;
       }
+      // Not startable here: live work (perhaps the child itself, started by a thief and
+      // since woken) stays for the worker loop; a stale entry is dropped.
       const std::uint32_t s = x->state.load(std::memory_order_acquire);
       if (s == kFresh || s == kReady) {
-        deque_.push(x);  // live work: leave it for the worker loop
+        deque_.push(x);
         break;
       }
-      unref(x);
+      unref(x);  // the child's handle keeps it alive if x was the child
+      if (x == child) break;
     }
-    if (claim(child)) {
+    if (claim_fresh(child)) {
       child->refs.fetch_add(1, std::memory_order_relaxed);  // its entry went stale
       run_inline(me, child);
       return;

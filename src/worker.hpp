@@ -156,6 +156,9 @@ class Worker {
 // thread-pointer or TLS address would name the previous thread's worker (NOTES §3).
 Worker* current_worker() noexcept;
 
+// Aborts with a diagnostic unless `c` is suspended (kWaiting): called by every wake-up.
+void expect_waiting(const Coroutine* c) noexcept;
+
 // Drop one reference; the last one destroys the payload and recycles the record.
 void unref(Coroutine* c) noexcept;
 
