@@ -3,8 +3,10 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <stdexcept>
 #include <string>
+#include <system_error>
 #include <thread>
 
 #include "overflow.hpp"
@@ -34,13 +36,39 @@ std::uint64_t take_ids(std::uint64_t count) noexcept {
   return next.fetch_add(count, std::memory_order_relaxed);
 }
 
+namespace {
+// Events kept per worker: 8M in all (256 MiB at most), whatever the worker count.
+constexpr std::size_t kTraceEventsTotal = std::size_t{1} << 23;
+}  // namespace
+
 Core::Core(const Options& options)
-    : options_(resolve_options(options)), stacks_(options_.stack_size), idle_(options_.workers) {
+    : options_(resolve_options(options)),
+      trace_path_(resolve_trace_path(options_.trace)),
+      stacks_(options_.stack_size),
+      idle_(options_.workers) {
+  if (!trace_path_.empty()) {
+    trace_file_.reset(std::fopen(trace_path_.c_str(), "w"));
+    if (!trace_file_) {
+      const int err = errno;
+      if (!options_.trace.empty()) {
+        throw std::system_error(
+            err, std::generic_category(),
+            "weft: cannot create the trace file '" + trace_path_ + "' (weft::Options::trace)");
+      }
+      // An environment variable should not take the program down: say so and run untraced.
+      std::fprintf(stderr, "weft: WEFT_TRACE: cannot create '%s' (%s); tracing is off\n",
+                   trace_path_.c_str(), std::generic_category().message(err).c_str());
+    }
+  }
   install_overflow_handler();
   idle_.set_interrupt([](void* poller) { static_cast<Poller*>(poller)->interrupt(); }, &poller_);
   workers_.reserve(options_.workers);
   for (unsigned i = 0; i < options_.workers; ++i) {
     workers_.push_back(std::make_unique<Worker>(*this, i));
+    if (trace_file_) {
+      workers_.back()->trace().enable(
+          std::max<std::size_t>(1 << 16, kTraceEventsTotal / options_.workers));
+    }
   }
   unsigned started = 0;
   try {
@@ -68,6 +96,7 @@ Core::~Core() {
   exiting_.store(true, std::memory_order_seq_cst);
   idle_.wake_all();
   for (auto& w : workers_) w->join_thread();
+  if (trace_file_) write_trace();
   // Entries left in the injection queue are stale (their coroutines ran via a claim).
   Coroutine* c = nullptr;
   while (injected_.try_pop(c)) unref(c);
@@ -136,17 +165,53 @@ std::uint64_t Core::live() const noexcept {
   return spawned - done;
 }
 
-Stats Core::stats() const noexcept {
+// Completions are read before spawns, as in live(): a snapshot never shows more coroutines
+// completed than spawned.
+Stats Core::stats() const {
   Stats s;
+  s.workers.resize(workers_.size());
+  for (std::size_t i = 0; i < workers_.size(); ++i)
+    s.workers[i].completed = workers_[i]->completed();
   s.spawned = external_spawned_.load(std::memory_order_acquire);
-  for (const auto& w : workers_) {
-    s.completed += w->completed();
-    s.spawned += w->spawned();
-    s.switches += w->switches();
-    s.steals += w->steals();
-    s.parks += w->parks();
+  for (std::size_t i = 0; i < workers_.size(); ++i) {
+    const Worker& w = *workers_[i];
+    WorkerStats& ws = s.workers[i];
+    ws.spawned = w.spawned();
+    ws.runs = w.runs();
+    ws.switches = w.switches();
+    ws.steal_attempts = w.steal_attempts();
+    ws.steals = w.steals();
+    ws.parks = w.parks();
+    ws.wakeups = w.wakeups();
+    ws.timer_fires = w.timer_fires();
+    ws.stacks_pooled = w.stacks_pooled();
+    s.spawned += ws.spawned;
+    s.completed += ws.completed;
+    s.runs += ws.runs;
+    s.switches += ws.switches;
+    s.steal_attempts += ws.steal_attempts;
+    s.steals += ws.steals;
+    s.parks += ws.parks;
+    s.wakeups += ws.wakeups;
+    s.timer_fires += ws.timer_fires;
+    s.stacks_pooled += ws.stacks_pooled;
   }
+  s.live = s.spawned - s.completed;
+  s.stacks_mapped = stacks_.mapped();
   return s;
+}
+
+void Core::write_trace() noexcept {
+  std::vector<const TraceLog*> logs;
+  try {
+    for (const auto& w : workers_) logs.push_back(&w->trace());
+  } catch (const std::bad_alloc&) {
+    return;
+  }
+  const bool written = write_chrome_trace(trace_file_.get(), logs, trace_origin_ns_);
+  if (std::fclose(trace_file_.release()) != 0 || !written) {
+    std::fprintf(stderr, "weft: could not write the trace file '%s'\n", trace_path_.c_str());
+  }
 }
 
 }  // namespace weft::detail

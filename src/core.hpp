@@ -7,6 +7,7 @@
 #include <atomic>
 #include <condition_variable>
 #include <cstdint>
+#include <cstdio>
 #include <memory>
 #include <mutex>
 #include <type_traits>
@@ -16,6 +17,7 @@
 #include "poller.hpp"
 #include "sanitizers.hpp"
 #include "stack.hpp"
+#include "trace.hpp"
 #include "weft/detail/coroutine.hpp"
 #include "weft/options.hpp"
 #include "weft/stats.hpp"
@@ -62,9 +64,11 @@ class Core {
   // A worker is going idle: lets a waiting destructor re-check.
   void on_worker_idle();
 
-  Stats stats() const noexcept;
+  Stats stats() const;
 
  private:
+  void write_trace() noexcept;
+
   std::uint64_t live() const noexcept;
   void wait_external_calls() const noexcept;
 
@@ -78,7 +82,15 @@ class Core {
     Core& core;
   };
 
+  struct FileCloser {
+    void operator()(std::FILE* f) const noexcept { std::fclose(f); }
+  };
+
   const Options options_;
+  // Opened at construction (a bad path fails early), written once the workers are joined.
+  std::string trace_path_;
+  std::unique_ptr<std::FILE, FileCloser> trace_file_;
+  const std::int64_t trace_origin_ns_ = TraceLog::now_ns();
   StackAllocator stacks_;  // outlives the workers' stack caches
   IdleSet idle_;
   Poller poller_;

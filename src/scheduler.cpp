@@ -17,7 +17,7 @@ Scheduler::~Scheduler() {
   }
 }
 
-Stats Scheduler::stats() const noexcept {
+Stats Scheduler::stats() const {
   return core_->stats();
 }
 

@@ -124,6 +124,7 @@ Stack* StackCache::get() {
   if (!cached_.empty()) {
     s = cached_.back();
     cached_.pop_back();
+    publish_size();
   } else {
     s = alloc_.allocate();
   }
@@ -135,6 +136,7 @@ Stack* StackCache::get() {
 void StackCache::put(Stack* s) noexcept {
   try {
     cached_.push_back(s);
+    publish_size();
   } catch (const std::bad_alloc&) {
     drop_tsan_fiber(s);
     alloc_.release(s);
@@ -149,6 +151,7 @@ void StackCache::trim() noexcept {
     drop_tsan_fiber(s);
     alloc_.release(s);
   }
+  publish_size();
 }
 
 }  // namespace weft::detail

@@ -10,6 +10,7 @@
 // thousand guarded mappings plus ~15 thousand slab mappings.
 #pragma once
 
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -77,10 +78,15 @@ class StackCache {
   void put(Stack* s) noexcept;
   void trim() noexcept;
   std::size_t cached() const noexcept { return cached_.size(); }
+  // cached() for other threads (Scheduler::stats()): a relaxed gauge, exact only at rest.
+  std::size_t pooled() const noexcept { return pooled_.load(std::memory_order_relaxed); }
 
  private:
+  void publish_size() noexcept { pooled_.store(cached_.size(), std::memory_order_relaxed); }
+
   StackAllocator& alloc_;
   std::vector<Stack*> cached_;
+  std::atomic<std::size_t> pooled_{0};
 };
 
 }  // namespace weft::detail

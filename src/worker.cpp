@@ -159,6 +159,15 @@ SwitchTarget Worker::target_for(Coroutine* next) {
   return {next->context, next->tsan_fiber, next->stack->lo, next->stack->size};
 }
 
+void Worker::note_switch(const Coroutine* next) noexcept {
+  switches_.bump();
+  if (next) runs_.bump();
+  // A switch to the root context is traced when the root resumes (main()), so a run slice
+  // ends where the root takes over whatever the path.
+  if (trace_.on() && next) [[unlikely]]
+    trace_.switch_to(next->active_id);
+}
+
 void Worker::trade_exception_state(Coroutine* from, Coroutine* to) noexcept {
   void*& save_caught = from ? from->eh_caught : root_eh_caught_;
   unsigned& save_uncaught = from ? from->eh_uncaught : root_eh_uncaught_;
@@ -208,11 +217,13 @@ void Worker::main() {
   while (Coroutine* c = find_work()) {
     const SwitchTarget to = target_for(c);
     current_ = c;
-    switches_.bump();
+    note_switch(c);
     trade_exception_state(nullptr, c);
     void* transfer = switch_context(&root_sp_, &root_fake_stack_, to, nullptr);
     // The root context never migrates: `this` is still the running worker.
     current_ = nullptr;
+    if (trace_.on()) [[unlikely]]
+      trace_.switch_to(0);
     run_handoff(transfer);
   }
   // Exiting: what is left in the deque are stale entries of coroutines run elsewhere.
@@ -264,9 +275,12 @@ Coroutine* Worker::find_work() {
       continue;
     }
     parks_.bump();
+    const std::int64_t parked_at = trace_.on() ? TraceLog::now_ns() : 0;
     planned_wake_.store(deadline, std::memory_order_seq_cst);
     searching_ = sleep(as_poller, deadline);
     planned_wake_.store(TimerQueue::kNone, std::memory_order_relaxed);
+    if (searching_) wakeups_.bump();
+    if (parked_at) trace_.park(parked_at, TraceLog::now_ns());
   }
 }
 
@@ -304,12 +318,14 @@ bool Worker::fire_timers() {
   for (unsigned i = 0; i < core_.size(); ++i) {
     fired += core_.worker(i).timers().fire(now, [this](Waiter* w) { make_ready(w->co); });
   }
+  if (fired) timer_fires_.add(fired);
   return fired != 0;
 }
 
 void Worker::poll_events() {
   if (timers_.earliest() != TimerQueue::kNone) {
-    timers_.fire(Clock::now(), [this](Waiter* w) { make_ready(w->co); });
+    const std::size_t fired = timers_.fire(Clock::now(), [this](Waiter* w) { make_ready(w->co); });
+    if (fired) timer_fires_.add(fired);
   }
   Poller& poller = core_.poller();
   if (poller.active() && poller.try_acquire()) {
@@ -371,9 +387,12 @@ Coroutine* Worker::steal_round() {
   for (unsigned i = 0; i < n; ++i) {
     Worker& victim = core_.worker((start + i) % n);
     if (&victim == this) continue;
+    steal_attempts_.bump();
     while (Coroutine* c = victim.steal()) {
       if (claim(c)) {
         steals_.bump();
+        if (trace_.on()) [[unlikely]]
+          trace_.steal(c->id, victim.index());
         return c;
       }
       unref(c);
@@ -387,7 +406,7 @@ Coroutine* Worker::steal_round() {
 void Worker::leave(Worker* w, Coroutine* me, Coroutine* next, Handoff& h) {
   const SwitchTarget to = w->target_for(next);
   w->current_ = next;
-  w->switches_.bump();
+  w->note_switch(next);
   w->trade_exception_state(me, next);
   void* transfer = switch_context(&me->context, &me->asan_fake_stack, to, &h);
   // Resumed, possibly on another thread: re-read the worker.
@@ -480,7 +499,7 @@ void Worker::finish_current() {
   final_handoff_ = {Handoff::kComplete, me, nullptr};
   const SwitchTarget to = target_for(next);
   current_ = next;
-  switches_.bump();
+  note_switch(next);
   trade_exception_state(me, next);
   // nullptr fake-stack save: this context is finished and its ASan fake stack may die.
   switch_context(&me->context, nullptr, to, &final_handoff_);
@@ -561,6 +580,7 @@ void Worker::park_current(Waiter& w, SpinLock* lock) {
 void Worker::run_inline(Coroutine* me, Coroutine* child) {
   const std::uint64_t outer = me->active_id;
   me->active_id = child->id;
+  runs_.bump();
   // The child sees exactly what it would on a fresh stack: the default FP control state;
   // and whatever it sets stays its own, as the switcher guarantees between contexts.
   const FpControl fp = read_fp_control();

@@ -12,6 +12,7 @@
 #include "record_pool.hpp"
 #include "stack.hpp"
 #include "timer.hpp"
+#include "trace.hpp"
 #include "weft/detail/coroutine.hpp"
 #include "weft/detail/wait.hpp"
 
@@ -32,8 +33,9 @@ struct Handoff {
 // A single-writer event counter that other threads may read.
 class Counter {
  public:
-  void bump() noexcept {
-    v_.store(v_.load(std::memory_order_relaxed) + 1, std::memory_order_release);
+  void bump() noexcept { add(1); }
+  void add(std::uint64_t n) noexcept {
+    v_.store(v_.load(std::memory_order_relaxed) + n, std::memory_order_release);
   }
   std::uint64_t read() const noexcept { return v_.load(std::memory_order_acquire); }
 
@@ -83,9 +85,17 @@ class Worker {
   const TimerQueue& timers() const noexcept { return timers_; }
   std::uint64_t spawned() const noexcept { return spawned_.read(); }
   std::uint64_t completed() const noexcept { return completed_.read(); }
+  std::uint64_t runs() const noexcept { return runs_.read(); }
   std::uint64_t switches() const noexcept { return switches_.read(); }
+  std::uint64_t steal_attempts() const noexcept { return steal_attempts_.read(); }
   std::uint64_t steals() const noexcept { return steals_.read(); }
   std::uint64_t parks() const noexcept { return parks_.read(); }
+  std::uint64_t wakeups() const noexcept { return wakeups_.read(); }
+  std::uint64_t timer_fires() const noexcept { return timer_fires_.read(); }
+  std::uint64_t stacks_pooled() const noexcept { return stacks_.pooled(); }
+  // Enabled before the thread starts; read by the Core after the thread is joined.
+  TraceLog& trace() noexcept { return trace_; }
+  const TraceLog& trace() const noexcept { return trace_; }
 
   // The entry of every fresh coroutine stack.
   [[noreturn]] static void coroutine_entry(void* transfer);
@@ -117,6 +127,8 @@ class Worker {
   void prepare(Coroutine* c);
   // Where a switch to `next` lands (nullptr: the root context); gives `next` a stack first.
   SwitchTarget target_for(Coroutine* next);
+  // Counts (and traces) a switch of this thread to `next` (nullptr: the root context).
+  void note_switch(const Coroutine* next) noexcept;
   // Just before a switch from `from` to `to` (nullptr: the root context): the thread's C++
   // exception state is saved into `from` and `to`'s is installed.
   void trade_exception_state(Coroutine* from, Coroutine* to) noexcept;
@@ -147,7 +159,9 @@ class Worker {
   unsigned root_eh_uncaught_ = 0;
 
   std::atomic<std::int64_t> planned_wake_{TimerQueue::kNone};
-  Counter spawned_, completed_, switches_, steals_, parks_;
+  Counter spawned_, completed_, runs_, switches_, steal_attempts_, steals_, parks_, wakeups_,
+      timer_fires_;
+  TraceLog trace_;
   std::thread thread_;
 };
 

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstddef>
+#include <string>
 
 namespace weft {
 
@@ -13,6 +14,12 @@ struct Options {
   std::size_t stack_size = 64 * 1024;
   // Pin worker i to CPU (i mod CPUs).
   bool pin_workers = false;
+  // Write this scheduler's timeline (coroutine runs, parks and steals per worker) to this
+  // path in Chrome Trace Event JSON when the scheduler ends; load it in Perfetto or
+  // chrome://tracing, or draw it with tools/trace_timeline.py. Empty: the environment
+  // variable WEFT_TRACE decides (unset: no trace). The constructor throws
+  // std::system_error when the file cannot be created.
+  std::string trace{};
 };
 
 // Accepted ranges; Scheduler's constructor throws std::invalid_argument outside them.

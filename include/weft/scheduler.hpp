@@ -31,7 +31,9 @@ class Scheduler {
     return spawn(std::forward<F>(f), std::forward<A>(args)...).join();
   }
 
-  Stats stats() const noexcept;
+  // A snapshot of the counters, per worker and summed (see weft/stats.hpp). Each counter is
+  // exact; the snapshot as a whole is not atomic while coroutines run.
+  Stats stats() const;
   unsigned workers() const noexcept;
   // The options in force: workers resolved, stack_size rounded up to whole pages.
   const Options& options() const noexcept;
