@@ -8,6 +8,7 @@
 #include <string>
 #include <system_error>
 #include <thread>
+#include <utility>
 
 #include "overflow.hpp"
 #include "worker.hpp"
@@ -82,6 +83,11 @@ Core::Core(const Options& options)
 }
 
 Core::~Core() {
+  shutdown();
+}
+
+void Core::shutdown() {
+  if (std::exchange(shut_down_, true)) return;
   stopping_.store(true, std::memory_order_seq_cst);
   // An outside spawn that passed its stopping_ check before we set it finishes its push
   // within a few instructions; wait for it so live() counts it.

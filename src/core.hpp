@@ -36,7 +36,11 @@ std::uint64_t take_ids(std::uint64_t count) noexcept;
 class Core {
  public:
   explicit Core(const Options& options);
-  // Waits until every coroutine spawned here has finished, then stops the workers.
+  // Refuses outside spawns from now on, waits until every coroutine spawned here has
+  // finished, then stops the workers and writes the trace. Idempotent. Called from
+  // ~Scheduler's body, so that outside threads calling spawn() meanwhile still reach a
+  // live object and get the clear refusal.
+  void shutdown();
   ~Core();
   Core(const Core&) = delete;
   Core& operator=(const Core&) = delete;
@@ -102,6 +106,7 @@ class Core {
   std::vector<std::unique_ptr<Worker>> workers_;
 
   std::atomic<bool> stopping_{false};
+  bool shut_down_ = false;  // the owner's thread only
   std::atomic<bool> exiting_{false};
   std::atomic<std::uint64_t> external_spawned_{0};
   std::atomic<int> external_inflight_{0};

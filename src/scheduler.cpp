@@ -15,6 +15,7 @@ Scheduler::~Scheduler() {
     std::fputs("weft: a Scheduler was destroyed from one of its own coroutines\n", stderr);
     std::abort();
   }
+  core_->shutdown();
 }
 
 Stats Scheduler::stats() const {

@@ -1,11 +1,16 @@
 // ~Scheduler while busy: it waits for every coroutine spawned on it (running, yielding,
-// blocked in join, or spawning more children during the shutdown) and then joins the
-// workers; schedulers can be created and destroyed back to back.
+// blocked in join, sleeping, blocked on a channel, or spawning more children during the
+// shutdown) and then joins the workers; outside threads spawning during the shutdown get
+// a clear error once it has begun, and every spawn that succeeded still runs; schedulers
+// can be created and destroyed back to back.
 #include <gtest/gtest.h>
 
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <optional>
+#include <stdexcept>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -168,6 +173,68 @@ TEST(Shutdown, SeveralSchedulersAtOnce) {
     }
     ASSERT_EQ(n.load(), 100) << "round " << round;
   }
+}
+
+TEST(Shutdown, MidSleepAndMidChannelOpWhileOutsideThreadsSubmit) {
+  Watchdog dog("MidSleepAndMidChannelOpWhileOutsideThreadsSubmit");
+  constexpr int kSleepers = 50, kReceivers = 10, kSubmitters = 2;
+  std::atomic<int> slept{0}, received{0}, ran{0}, accepted{0}, refused{0};
+  weft::Channel<int> ch(0);
+  // In an optional so that another thread can run the destructor while the submitters
+  // still call into the object (its storage outlives them).
+  std::optional<weft::Scheduler> sched;
+  sched.emplace(weft::Options{.workers = 2});
+  for (int i = 0; i < kSleepers; ++i) {
+    sched
+        ->spawn([&, i] {
+          weft::sleep_for(std::chrono::milliseconds(1 + i % 20));
+          slept.fetch_add(1);
+        })
+        .detach();
+  }
+  for (int i = 0; i < kReceivers; ++i) {
+    sched
+        ->spawn([&] {
+          while (ch.recv()) received.fetch_add(1);  // until closed and drained
+        })
+        .detach();
+  }
+  // Outside threads keep spawning through the shutdown, until they are refused.
+  std::atomic<bool> destroying{false};
+  weft::Scheduler* raw = &*sched;
+  std::vector<std::thread> submitters;
+  for (int t = 0; t < kSubmitters; ++t) {
+    submitters.emplace_back([&] {
+      for (;;) {
+        try {
+          raw->spawn([&] { ran.fetch_add(1); }).detach();
+          accepted.fetch_add(1);
+        } catch (const std::logic_error& e) {
+          EXPECT_NE(std::string(e.what()).find("shutting down"), std::string::npos) << e.what();
+          refused.fetch_add(1);
+          return;
+        }
+        if (destroying.load()) std::this_thread::yield();
+      }
+    });
+  }
+  // The receivers are blocked mid-recv when the destructor starts, so it cannot finish
+  // before the closer lets them end, which it does only once every submitter was refused.
+  std::thread closer([&] {
+    while (refused.load() < kSubmitters) std::this_thread::yield();
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    for (int i = 0; i < 5; ++i) ch.send(i);
+    ch.close();
+  });
+  destroying.store(true);
+  std::thread destroyer([&] { sched.reset(); });
+  for (auto& t : submitters) t.join();
+  destroyer.join();
+  closer.join();
+  EXPECT_EQ(slept.load(), kSleepers);
+  EXPECT_EQ(received.load(), 5);
+  EXPECT_EQ(refused.load(), kSubmitters);
+  EXPECT_EQ(ran.load(), accepted.load()) << "a spawn that was accepted never ran";
 }
 
 }  // namespace
