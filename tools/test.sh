@@ -10,10 +10,5 @@ for p in "${presets[@]}"; do
   echo "=== test: $p ==="
   cmake --preset "$p" >/dev/null
   cmake --build --preset "$p" -j "$jobs"
-  # weft_stress_smoke stays out of the sanitizer runs while the intermittent double run it
-  # found under sanitizer stress (issue 5) is open; tools/stress.sh runs it there.
-  case "$p" in
-    tsan | asan) ctest --preset "$p" -j "$jobs" -E '^weft_stress_smoke$' ;;
-    *) ctest --preset "$p" -j "$jobs" ;;
-  esac
+  ctest --preset "$p" -j "$jobs"
 done
