@@ -1,6 +1,10 @@
 // Coroutine stacks: the usable size is really usable, an overflow faults (guard page)
-// instead of silently corrupting a neighbour, and stacks are recycled cleanly.
+// instead of silently corrupting a neighbour, and stacks are recycled cleanly; weft's
+// SIGSEGV handler passes every other fault on to a handler the program had installed.
 #include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <cstdint>
@@ -84,6 +88,29 @@ TEST(StackDeathTest, OverflowFaultsInsteadOfCorrupting) {
   // The guard page faults and the handler names the coroutine and its stack size.
   EXPECT_DEATH(overflow_a_coroutine_stack(),
                "weft: coroutine [0-9]+ overflowed its 16384-byte stack");
+}
+
+void user_segv_handler(int) {
+  static const char msg[] = "user SIGSEGV handler ran\n";
+  [[maybe_unused]] const ssize_t n = write(2, msg, sizeof msg - 1);
+  _exit(3);
+}
+
+// A fault that is not a stack overflow, in a coroutine, with the program's own handler
+// installed before weft's: weft's handler hands it on.
+void fault_with_a_user_handler() {
+  struct sigaction sa {};
+  sa.sa_handler = &user_segv_handler;
+  sigemptyset(&sa.sa_mask);
+  sigaction(SIGSEGV, &sa, nullptr);
+  void* page = mmap(nullptr, 4096, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  weft::Scheduler sched({.workers = 1});
+  sched.run([page] { return *static_cast<volatile int*>(page); });
+}
+
+TEST(StackDeathTest, OtherFaultsReachTheProgramsOwnHandler) {
+  GTEST_FLAG_SET(death_test_style, "threadsafe");
+  EXPECT_EXIT(fault_with_a_user_handler(), testing::ExitedWithCode(3), "user SIGSEGV handler ran");
 }
 
 }  // namespace
