@@ -337,8 +337,12 @@ void Worker::poll_events() {
 void Worker::found_work_while_searching() noexcept {
   if (!searching_) return;
   searching_ = false;
-  // The last searcher to find work wakes another: more may be waiting.
-  if (core_.idle().stop_search()) core_.idle().notify(/*strict=*/false);
+  // The last searcher to find work wakes another if more work is queued (Go wakes one
+  // unconditionally; on a pool woken for a single task that puts a futex wake, and a
+  // second worker's spin, ahead of the task). The look is racy by design: work queued
+  // after it is announced by its own notify(), which now sees no searcher; the StoreLoad
+  // pairing is that of stop_search() with the strict notify(), as for any searcher.
+  if (core_.idle().stop_search() && core_.has_work()) core_.idle().notify(/*strict=*/false);
 }
 
 Coroutine* Worker::pick_local() {
