@@ -80,7 +80,14 @@ const char* state_name(std::uint32_t s) noexcept {
 }
 
 void unref(Coroutine* c) noexcept {
-  if (c->refs.fetch_sub(1, std::memory_order_acq_rel) != 1) return;
+  // A holder of the last reference skips the atomic read-modify-write: nobody can take a
+  // new reference without holding one (spawn sets the count; yield_to adds one through
+  // its handle), so a count of 1 is ours alone. The acquire load pairs with the release
+  // half of every earlier holder's fetch_sub, as the RMW's acquire would.
+  if (c->refs.load(std::memory_order_acquire) != 1 &&
+      c->refs.fetch_sub(1, std::memory_order_acq_rel) != 1) {
+    return;
+  }
   if (c->destroy) c->destroy(c);
   Worker* w = current_worker();
   if (w) {
@@ -549,6 +556,10 @@ void Worker::wait_current(Coroutine* child) {
     // spawn order does not pile them up.
     while (Coroutine* x = deque_.pop()) {
       if (x == child && claim_fresh(child)) {
+        // We hold every reference there is: the handle (the only one, in this join) and
+        // the one entry its spawn made, just popped. Drop the entry's without an atomic
+        // read-modify-write; the handle's goes in Task::join.
+        child->refs.store(1, std::memory_order_relaxed);
         run_inline(me, child);
         return;
       }
@@ -563,7 +574,8 @@ void Worker::wait_current(Coroutine* child) {
       if (x == child) break;
     }
     if (claim_fresh(child)) {
-      child->refs.fetch_add(1, std::memory_order_relaxed);  // its entry went stale
+      // Its entry goes stale and keeps its reference; the run needs none of its own: the
+      // handle, held by this join, keeps the record alive until the run is over.
       run_inline(me, child);
       return;
     }
@@ -580,7 +592,8 @@ void Worker::park_current(Waiter& w, SpinLock* lock) {
 }
 
 // Runs a claimed, never-started child on the joiner's stack (no stack, no switch). If the
-// child suspends, the joiner's coroutine suspends with it, which is what join means.
+// child suspends, the joiner's coroutine suspends with it, which is what join means. The
+// run holds no reference: the joiner's handle outlives it.
 void Worker::run_inline(Coroutine* me, Coroutine* child) {
   const std::uint64_t outer = me->active_id;
   me->active_id = child->id;
@@ -597,7 +610,6 @@ void Worker::run_inline(Coroutine* me, Coroutine* child) {
   w->completed_.bump();
   // Nobody else can wait: the joiner is this coroutine, which holds the only handle.
   child->join_word.store(kJoinDone, std::memory_order_release);
-  unref(child);  // the execution's reference; the handle's goes in Task::join
 }
 
 }  // namespace weft::detail
