@@ -78,6 +78,16 @@ class ChaseLevDeque {
     return item;
   }
 
+  // Owner only; the newest item and its index without taking it (no fence, so no cost).
+  // A hint: if it is the last item a thief may take it meanwhile, so callers compare the
+  // pointer but must not dereference it.
+  const T* peek_newest(std::int64_t& index) const noexcept {
+    const std::int64_t b = bottom_.load(std::memory_order_relaxed);
+    if (b <= top_.load(std::memory_order_relaxed)) return nullptr;
+    index = b - 1;
+    return buffer_.load(std::memory_order_relaxed)->get(b - 1);
+  }
+
   // Owner only; oldest item (the thieves' end), or nullptr when empty or lost to a thief.
   // Same protocol as steal(), but the owner knows bottom exactly, so no ordering of the
   // bottom load is needed: only the CAS on top, which arbitrates against thieves.

@@ -554,7 +554,16 @@ void Worker::wait_current(Coroutine* child) {
     // leaves nothing stale behind and hands us its reference. Stale entries above it
     // (children already run inline out of order) are dropped on the way, so joining in
     // spawn order does not pile them up.
-    while (Coroutine* x = deque_.pop()) {
+    for (;;) {
+      std::int64_t at = -1;
+      const Coroutine* newest = deque_.peek_newest(at);
+      if (!newest) break;
+      // In-order joins (spawn ten, join the first) find the same live sibling on top each
+      // time: seen live in this very slot by the last join, it is left alone, saving the
+      // pop's fence. Were it claimed since, it is merely cleaned up later.
+      if (newest != child && newest == live_hint_ && at == live_hint_at_) break;
+      Coroutine* x = deque_.pop();  // the newest (or nothing, if a thief took the last)
+      if (!x) break;
       if (x == child && claim_fresh(child)) {
         // We hold every reference there is: the handle (the only one, in this join) and
         // the one entry its spawn made, just popped. Drop the entry's without an atomic
@@ -567,7 +576,9 @@ void Worker::wait_current(Coroutine* child) {
       // since woken) stays for the worker loop; a stale entry is dropped.
       const std::uint32_t s = x->state.load(std::memory_order_acquire);
       if (s == kFresh || s == kReady) {
-        deque_.push(x);
+        deque_.push(x);  // back into slot `at`
+        live_hint_ = x;
+        live_hint_at_ = at;
         break;
       }
       unref(x);  // the child's handle keeps it alive if x was the child

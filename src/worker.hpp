@@ -142,6 +142,10 @@ class Worker {
   Sleeper sleeper_;
   Coroutine* current_ = nullptr;  // the coroutine whose stack this thread runs on
   Handoff final_handoff_{};       // carried by a finishing coroutine's last switch
+  // The live entry a join last found above its child, and its slot: the next join that
+  // finds the same pointer in the same slot leaves it there instead of popping it to look.
+  const Coroutine* live_hint_ = nullptr;
+  std::int64_t live_hint_at_ = -1;
   bool searching_ = false;
   std::uint32_t tick_ = 0;
   std::uint32_t handoffs_ = 0;

@@ -41,6 +41,27 @@ TEST(ChaseLevDeque, EmptyDeque) {
   EXPECT_EQ(d.pop(), nullptr);
 }
 
+TEST(ChaseLevDeque, PeekNewestShowsTheNextPopWithoutTakingIt) {
+  ChaseLevDeque<Item> d(2);
+  std::int64_t at = -7;
+  EXPECT_EQ(d.peek_newest(at), nullptr);
+  EXPECT_EQ(at, -7);
+  Item a, b, c;
+  d.push(&a);
+  d.push(&b);
+  d.push(&c);  // grows
+  EXPECT_EQ(d.peek_newest(at), &c);
+  EXPECT_EQ(at, 2);
+  EXPECT_EQ(d.peek_newest(at), &c);  // still there
+  EXPECT_EQ(d.steal(), &a);          // the other end does not move it
+  EXPECT_EQ(d.peek_newest(at), &c);
+  EXPECT_EQ(d.pop(), &c);
+  EXPECT_EQ(d.peek_newest(at), &b);
+  EXPECT_EQ(at, 1);
+  EXPECT_EQ(d.steal(), &b);  // the last one, taken from the thieves' end
+  EXPECT_EQ(d.peek_newest(at), nullptr);
+}
+
 TEST(ChaseLevDeque, OwnerPopsLifoThiefStealsFifoAcrossGrowth) {
   constexpr std::uint32_t kN = 1000;  // from capacity 2: nine doublings
   std::vector<Item> items(kN);
