@@ -71,23 +71,9 @@ TEST(Stats, PerWorkerCountersAddUpToTheTotals) {
 TEST(Stats, StealsAreCountedWithTheirAttempts) {
   Watchdog dog("StealsAreCountedWithTheirAttempts");
   weft::Scheduler sched({.workers = 2});
-  const std::uint64_t work = weft_test::iters_for_us(50);
-  std::atomic<int> other_ran{0};
-  sched.run([&] {
-    const int home = weft::current_worker();
-    std::vector<weft::Task<void>> kids;
-    for (int i = 0; i < 100; ++i) {
-      kids.push_back(weft::spawn([&, home] {
-        if (weft::current_worker() != home) other_ran.fetch_add(1);
-        weft_test::burn(work);
-      }));
-    }
-    // Stay busy until the other worker has taken something (bounded), so a steal happens.
-    weft_test::spin_until([&] { return other_ran.load() > 0; }, std::chrono::seconds(10));
-    for (auto& k : kids) k.join();
-  });
+  const int elsewhere = weft_test::run_with_a_steal(sched, 100, 50);
   const weft::Stats s = sched.stats();
-  EXPECT_GT(other_ran.load(), 0);
+  EXPECT_GT(elsewhere, 0);
   EXPECT_GT(s.steals, 0u);
   EXPECT_GE(s.steal_attempts, s.steals);
   expect_sums_match(s);

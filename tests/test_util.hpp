@@ -13,6 +13,9 @@
 #include <cstdlib>
 #include <mutex>
 #include <thread>
+#include <vector>
+
+#include "weft/weft.hpp"
 
 #if defined(__SANITIZE_THREAD__)
 #define WEFT_TEST_TSAN 1
@@ -137,6 +140,27 @@ inline double process_cpu_ms() {
     return static_cast<double>(tv.tv_sec) * 1e3 + static_cast<double>(tv.tv_usec) / 1e3;
   };
   return ms(ru.ru_utime) + ms(ru.ru_stime);
+}
+
+// One root coroutine on `sched` spawns `children` of about `us` microseconds each and stays
+// busy (bounded) until some other worker has run one, so on a working scheduler with two
+// or more workers at least one child is stolen. Returns how many ran off the root's worker.
+inline int run_with_a_steal(weft::Scheduler& sched, int children, double us) {
+  const std::uint64_t work = iters_for_us(us);
+  std::atomic<int> elsewhere{0};
+  sched.run([&] {
+    const int home = weft::current_worker();
+    std::vector<weft::Task<void>> kids;
+    for (int i = 0; i < children; ++i) {
+      kids.push_back(weft::spawn([&, home] {
+        if (weft::current_worker() != home) elsewhere.fetch_add(1);
+        burn(work);
+      }));
+    }
+    spin_until([&] { return elsewhere.load() > 0; }, std::chrono::seconds(10));
+    for (auto& k : kids) k.join();
+  });
+  return elsewhere.load();
 }
 
 }  // namespace weft_test

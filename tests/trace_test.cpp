@@ -76,20 +76,7 @@ TEST(Trace, OptionsTraceWritesOneTrackPerWorkerWithRunsParksAndSteals) {
   std::uint64_t steals = 0, yielder = 0;
   {
     weft::Scheduler sched({.workers = 2, .trace = path});
-    const std::uint64_t work = weft_test::iters_for_us(50);
-    std::atomic<int> other_ran{0};
-    sched.run([&] {
-      const int home = weft::current_worker();
-      std::vector<weft::Task<void>> kids;
-      for (int i = 0; i < 50; ++i) {
-        kids.push_back(weft::spawn([&, home] {
-          if (weft::current_worker() != home) other_ran.fetch_add(1);
-          weft_test::burn(work);
-        }));
-      }
-      weft_test::spin_until([&] { return other_ran.load() > 0; }, std::chrono::seconds(10));
-      for (auto& k : kids) k.join();
-    });
+    EXPECT_GT(weft_test::run_with_a_steal(sched, 50, 50), 0);
     // A coroutine that switches out and back: its id shows up on a run slice.
     auto t = sched.spawn([] {
       weft::yield();
