@@ -8,6 +8,7 @@
 #include <chrono>
 #include <cstdint>
 #include <memory>
+#include <new>
 #include <optional>
 #include <string>
 #include <thread>
@@ -322,6 +323,13 @@ TEST(Channel, BlockedCoroutineLeavesItsWorkerFree) {
     return v;
   }),
             1000);
+}
+
+TEST(Channel, ImpossibleCapacityThrowsAtConstruction) {
+  // More elements than memory can hold: the allocation fails cleanly, with no overflow in
+  // the size computation.
+  EXPECT_THROW(weft::Channel<std::uint64_t> ch(SIZE_MAX / 4), std::bad_alloc);
+  EXPECT_THROW(weft::Channel<std::uint64_t> ch(SIZE_MAX), std::bad_alloc);
 }
 
 }  // namespace

@@ -8,6 +8,7 @@
 #include <condition_variable>
 #include <deque>
 #include <mutex>
+#include <system_error>
 #include <thread>
 #include <vector>
 
@@ -246,6 +247,17 @@ TEST(CondVar, WaitingCoroutineLeavesItsWorkerFree) {
     return waiter.join() == 3;
   });
   EXPECT_TRUE(ok);
+}
+
+TEST(CondVar, WaitWithALockNotHeldThrowsAndLeavesNoWaiter) {
+  weft::CondVar cv;
+  weft::Mutex m;
+  std::unique_lock<weft::Mutex> lock(m, std::defer_lock);  // not held
+  EXPECT_THROW(cv.wait(lock), std::system_error);
+  EXPECT_THROW(cv.wait_for(lock, std::chrono::milliseconds(1)), std::system_error);
+  weft::Scheduler sched({.workers = 1});
+  EXPECT_THROW(sched.run([&] { cv.wait(lock); }), std::system_error);
+  cv.notify_all();  // no dangling waiter: the CondVar is also destroyed cleanly below
 }
 
 }  // namespace
