@@ -36,26 +36,19 @@ void report(benchmark::State& state, const char* peer, double seconds, std::int6
   state.counters["ns_per_yield"] = yields > 0 ? seconds * 1e9 / static_cast<double>(yields) : 0.0;
 }
 
-void BM_yield_weft(benchmark::State& state) {
+// Runs `round(n)` in a coroutine of a one-worker scheduler once per iteration (n yields
+// per coroutine, two coroutines) and reports ns per yield and switches per yield.
+template <class RoundFn>
+void weft_pingpong(benchmark::State& state, const char* failure, RoundFn round) {
   const std::int64_t n = config().yields;
   weft::Scheduler sched(weft::Options{.workers = 1, .stack_size = 64 * 1024});
   const weft::Stats before = sched.stats();
   double total_s = 0;
   std::int64_t total_yields = 0;
   for (auto _ : state) {
-    Round r = sched.run([n] {
-      std::int64_t done_a = 0, done_b = 0;
-      const auto t0 = Clock::now();
-      auto a = weft::spawn(yielder, n, &done_a);
-      auto b = weft::spawn(yielder, n, &done_b);
-      weft::yield();  // let both start on their own stacks rather than inline in join()
-      a.join();
-      b.join();
-      const auto t1 = Clock::now();
-      return Round{seconds_between(t0, t1), done_a == n && done_b == n};
-    });
+    const Round r = sched.run(round, n);
     if (!r.ok) {
-      fail(state, "weft ping-pong: a coroutine did not complete its yields");
+      fail(state, failure);
       break;
     }
     state.SetIterationTime(r.seconds);
@@ -67,6 +60,21 @@ void BM_yield_weft(benchmark::State& state) {
   if (total_yields > 0)
     state.counters["switches_per_yield"] =
         static_cast<double>(after.switches - before.switches) / static_cast<double>(total_yields);
+}
+
+void BM_yield_weft(benchmark::State& state) {
+  weft_pingpong(state, "weft ping-pong: a coroutine did not complete its yields",
+                [](std::int64_t n) {
+                  std::int64_t done_a = 0, done_b = 0;
+                  const auto t0 = Clock::now();
+                  auto a = weft::spawn(yielder, n, &done_a);
+                  auto b = weft::spawn(yielder, n, &done_b);
+                  weft::yield();  // let both start on their own stacks, not inline in join()
+                  a.join();
+                  b.join();
+                  const auto t1 = Clock::now();
+                  return Round{seconds_between(t0, t1), done_a == n && done_b == n};
+                });
 }
 
 // Each coroutine hands the thread straight to the other. The parent only polls (with
@@ -85,38 +93,20 @@ void yield_to_other(Pair* p, int self, std::int64_t n) {
 }
 
 void BM_yield_to_weft(benchmark::State& state) {
-  const std::int64_t n = config().yields;
-  weft::Scheduler sched(weft::Options{.workers = 1, .stack_size = 64 * 1024});
-  const weft::Stats before = sched.stats();
-  double total_s = 0;
-  std::int64_t total_yields = 0;
-  for (auto _ : state) {
-    Round r = sched.run([n] {
-      Pair p;
-      const auto t0 = Clock::now();
-      // One worker: the parent keeps running until it suspends, so both handles are in
-      // place before either coroutine starts.
-      p.task[0] = weft::spawn(yield_to_other, &p, 0, n);
-      p.task[1] = weft::spawn(yield_to_other, &p, 1, n);
-      while (!p.task[0].done() || !p.task[1].done()) weft::yield();
-      p.task[0].join();
-      p.task[1].join();
-      const auto t1 = Clock::now();
-      return Round{seconds_between(t0, t1), p.done[0] == n && p.done[1] == n};
-    });
-    if (!r.ok) {
-      fail(state, "weft yield_to ping-pong: a coroutine did not complete its yields");
-      break;
-    }
-    state.SetIterationTime(r.seconds);
-    total_s += r.seconds;
-    total_yields += 2 * n;
-  }
-  report(state, "weft", total_s, total_yields);
-  const weft::Stats after = sched.stats();
-  if (total_yields > 0)
-    state.counters["switches_per_yield"] =
-        static_cast<double>(after.switches - before.switches) / static_cast<double>(total_yields);
+  weft_pingpong(state, "weft yield_to ping-pong: a coroutine did not complete its yields",
+                [](std::int64_t n) {
+                  Pair p;
+                  const auto t0 = Clock::now();
+                  // One worker: the parent keeps running until it suspends, so both handles
+                  // are in place before either coroutine starts.
+                  p.task[0] = weft::spawn(yield_to_other, &p, 0, n);
+                  p.task[1] = weft::spawn(yield_to_other, &p, 1, n);
+                  while (!p.task[0].done() || !p.task[1].done()) weft::yield();
+                  p.task[0].join();
+                  p.task[1].join();
+                  const auto t1 = Clock::now();
+                  return Round{seconds_between(t0, t1), p.done[0] == n && p.done[1] == n};
+                });
 }
 
 void fiber_yielder(std::int64_t n, std::int64_t* done) {
