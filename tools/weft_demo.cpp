@@ -5,7 +5,7 @@
 //              their joins; leaf i returns i, so the sum is N(N-1)/2
 //
 // For each it prints the result (checked), the wall time, how many distinct workers ran
-// leaves, and the Scheduler::stats() delta.
+// leaves, and the Scheduler::stats() delta, in total and per worker.
 //
 //   weft-demo [--workers N] [--fib N] [--skynet N]
 #include <atomic>
@@ -171,6 +171,18 @@ bool show(weft::Scheduler& sched, WorkerSet& seen, const char* what, std::int64_
       static_cast<unsigned long long>(s1.steals - s0.steals),
       static_cast<unsigned long long>(s1.parks - s0.parks),
       static_cast<unsigned long long>(s1.switches - s0.switches));
+  // Where the work ran: each worker's share of the coroutine runs, and its steals.
+  for (std::size_t i = 0; i < s1.workers.size(); ++i) {
+    const weft::WorkerStats& a = s0.workers[i];
+    const weft::WorkerStats& b = s1.workers[i];
+    std::printf(
+        "  worker %zu: runs %llu  steals %llu of %llu attempts  parks %llu  wake-ups %llu\n", i,
+        static_cast<unsigned long long>(b.runs - a.runs),
+        static_cast<unsigned long long>(b.steals - a.steals),
+        static_cast<unsigned long long>(b.steal_attempts - a.steal_attempts),
+        static_cast<unsigned long long>(b.parks - a.parks),
+        static_cast<unsigned long long>(b.wakeups - a.wakeups));
+  }
   std::fflush(stdout);
   if (!ok)
     std::fprintf(stderr, "weft-demo: %s: expected %lld\n", what, static_cast<long long>(expected));
