@@ -8,7 +8,6 @@
 #include <string>
 #include <system_error>
 #include <thread>
-#include <utility>
 
 #include "overflow.hpp"
 #include "worker.hpp"
@@ -87,8 +86,7 @@ Core::~Core() {
 }
 
 void Core::shutdown() {
-  if (std::exchange(shut_down_, true)) return;
-  stopping_.store(true, std::memory_order_seq_cst);
+  if (stopping_.exchange(true, std::memory_order_seq_cst)) return;  // already shut down
   // An outside spawn that passed its stopping_ check before we set it finishes its push
   // within a few instructions; wait for it so live() counts it.
   wait_external_calls();

@@ -106,7 +106,6 @@ class Core {
   std::vector<std::unique_ptr<Worker>> workers_;
 
   std::atomic<bool> stopping_{false};
-  bool shut_down_ = false;  // the owner's thread only
   std::atomic<bool> exiting_{false};
   std::atomic<std::uint64_t> external_spawned_{0};
   std::atomic<int> external_inflight_{0};

@@ -152,11 +152,11 @@ void expect_waiting(const Coroutine* c) noexcept {
 }
 
 void Worker::make_ready(Coroutine* c) {
-  expect_waiting(c);
-  if (c->core != &core_) {  // a waiter of another scheduler goes home
+  if (c->core != &core_) {  // a waiter of another scheduler goes home (checked there)
     c->core->wake_external(c);
     return;
   }
+  expect_waiting(c);
   push_ready(c);
 }
 
