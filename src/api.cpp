@@ -2,6 +2,7 @@
 #include <atomic>
 #include <cstdio>
 #include <exception>
+#include <system_error>
 #include <thread>
 #include <typeinfo>
 
@@ -54,6 +55,12 @@ void wait(Coroutine* c) {
   if (c->join_word.load(std::memory_order_acquire) == kJoinDone) return;
   Worker* w = current_worker();
   if (w && w->current()) {
+    // Its own Task, on its own stack or run inline on its joiner's (active_id): it would
+    // wait for itself forever, and ~Scheduler with it.
+    if (c == w->current() || c->id == w->current()->active_id) {
+      throw std::system_error(std::make_error_code(std::errc::resource_deadlock_would_occur),
+                              "weft::Task::join: a coroutine cannot join itself");
+    }
     w->wait_current(c);
     return;
   }
@@ -67,6 +74,18 @@ void wait(Coroutine* c) {
 }
 
 void release(Coroutine* c) noexcept {
+  // The handle's half of the payload protocol (coroutine.hpp, kPayloadHandleGone):
+  // acq_rel, so whichever side comes second sees the other's writes to the payload.
+  if (c->payload_word.fetch_or(kPayloadHandleGone, std::memory_order_acq_rel) & kPayloadFinished) {
+    c->destroy(c);
+  }
+  unref(c);
+}
+
+void release_joined(Coroutine* c) noexcept {
+  // The join's acquire (join_word == kJoinDone) ordered the coroutine's whole run, and
+  // the payload has no other user left.
+  c->destroy(c);
   unref(c);
 }
 

@@ -18,6 +18,7 @@ void reset_record(Coroutine* c) noexcept {
   c->state.store(kFree, std::memory_order_relaxed);
   c->refs.store(0, std::memory_order_relaxed);
   c->join_word.store(0, std::memory_order_relaxed);
+  c->payload_word.store(0, std::memory_order_relaxed);
   c->invoke = nullptr;
   c->destroy = nullptr;
   c->result = nullptr;

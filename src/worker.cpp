@@ -12,6 +12,7 @@
 #include "core.hpp"
 #include "futex.hpp"
 #include "overflow.hpp"
+#include "weft/detail/job.hpp"
 
 namespace weft::detail {
 namespace {
@@ -88,7 +89,9 @@ void unref(Coroutine* c) noexcept {
       c->refs.fetch_sub(1, std::memory_order_acq_rel) != 1) {
     return;
   }
-  if (c->destroy) c->destroy(c);
+  // No user code here: the payload was destroyed by its coroutine or its handle's owner
+  // (coroutine.hpp, payload_word), so dropping the last reference inside a handoff or a
+  // queue clean-up only recycles the record.
   Worker* w = current_worker();
   if (w) {
     w->records().put(c);
@@ -162,8 +165,35 @@ void Worker::make_ready(Coroutine* c) {
 
 SwitchTarget Worker::target_for(Coroutine* next) {
   if (!next) return {root_sp_, root_tsan_fiber_, root_stack_lo_, root_stack_size_};
-  prepare(next);
   return {next->context, next->tsan_fiber, next->stack->lo, next->stack->size};
+}
+
+Coroutine* Worker::startable(Coroutine* c) noexcept {
+  if (!c || c->stack) return c;
+  try {
+    give_stack(c);
+    return c;
+  } catch (...) {
+    // No stack can be mapped (RLIMIT_AS, huge stacks): the coroutine fails as if it had
+    // thrown. Its completion may run user code (a detached one's payload), which belongs
+    // on no coroutine's path between a switch decision and its handoff: the root context
+    // completes it, right after this switch (there is only ever one: the switch goes to
+    // the root).
+    c->result->fail(std::current_exception());
+    unstartable_ = c;
+    return nullptr;
+  }
+}
+
+void Worker::fail_unstartable() {
+  Coroutine* c = std::exchange(unstartable_, nullptr);
+  // The payload protocol as at the end of coroutine_entry; with no stack of its own, a
+  // detached coroutine's payload (and the handler that reports the failure) is destroyed
+  // on this worker's own stack, outside any handoff.
+  if (c->payload_word.fetch_or(kPayloadFinished, std::memory_order_acq_rel) & kPayloadHandleGone) {
+    c->destroy(c);
+  }
+  publish_completion(c);
 }
 
 void Worker::note_switch(const Coroutine* next) noexcept {
@@ -182,8 +212,7 @@ void Worker::trade_exception_state(Coroutine* from, Coroutine* to) noexcept {
                        to ? to->eh_uncaught : root_eh_uncaught_);
 }
 
-void Worker::prepare(Coroutine* c) {
-  if (c->stack) return;
+void Worker::give_stack(Coroutine* c) {
   if (c->context) {  // it ran before and completed: a stale claim would restart it
     std::fprintf(stderr, "weft: internal error: finished coroutine %llu claimed to run again\n",
                  static_cast<unsigned long long>(c->id));
@@ -222,6 +251,10 @@ void Worker::main() {
   }
 
   while (Coroutine* c = find_work()) {
+    if (!startable(c)) {
+      fail_unstartable();
+      continue;
+    }
     const SwitchTarget to = target_for(c);
     current_ = c;
     note_switch(c);
@@ -232,6 +265,7 @@ void Worker::main() {
     if (trace_.on()) [[unlikely]]
       trace_.switch_to(0);
     run_handoff(transfer);
+    if (unstartable_) fail_unstartable();
   }
   // Exiting: what is left in the deque are stale entries of coroutines run elsewhere.
   while (Coroutine* c = deque_.pop()) unref(c);
@@ -241,7 +275,7 @@ void Worker::main() {
 Coroutine* Worker::find_work() {
   for (;;) {
     fire_timers();
-    Coroutine* c = pick_local();
+    Coroutine* c = pick_next(Order::kNewest);
     if (!c) c = take_injected();
     if (c) {
       found_work_while_searching();
@@ -352,31 +386,29 @@ void Worker::found_work_while_searching() noexcept {
   if (core_.idle().stop_search() && core_.has_work()) core_.idle().notify(/*strict=*/false);
 }
 
-Coroutine* Worker::pick_local() {
+// Every scheduling decision of this worker (after a coroutine yields, suspends or
+// finishes, and in the loop) comes through here. LIFO from the deque keeps fork-join and
+// message ping-pong hot, and alone would starve the rest (tokio#5686): so each run of
+// kFairnessTick consecutive decisions takes the head of the injection queue first once
+// and the oldest entry of the deque first once. That is the fairness bound of DESIGN.md:
+// wherever a coroutine was made ready, it reaches the front of its queue and then runs
+// within kFairnessTick decisions of the worker that holds it, or is stolen sooner.
+Coroutine* Worker::pick_next(Order order) {
+  const std::uint32_t turn = ++decisions_ % kFairnessTick;
+  if (turn == 0) {
+    if (Coroutine* c = take_injected()) return c;
+  } else if (turn == kFairnessTick / 2) {
+    order = Order::kOldest;
+  }
   for (;;) {
-    Coroutine* c;
-    if (++tick_ % kFairnessTick == 0) {
-      // Fairness: LIFO alone can starve old entries and injected work (tokio#5686; Go
-      // looks at its global queue every 61 ticks). Timers and I/O: see run_handoff.
-      c = take_injected();
-      if (c) return c;
-      c = deque_.pop_oldest();
-      if (!c) c = deque_.pop();
-    } else {
-      c = deque_.pop();
-    }
-    if (!c) return nullptr;
+    Coroutine* c = order == Order::kOldest ? deque_.pop_oldest() : deque_.pop();
+    if (!c) break;
     if (claim(c)) return c;
     unref(c);  // stale entry: claimed out of band (inline join or yield_to)
   }
-}
-
-Coroutine* Worker::pick_oldest() {
-  while (Coroutine* c = deque_.pop_oldest()) {
-    if (claim(c)) return c;
-    unref(c);
-  }
-  return take_injected();
+  // yield() rotates through everything ready, injected work included; the other paths
+  // leave an empty deque to find_work(), which also steals.
+  return order == Order::kOldest ? take_injected() : nullptr;
 }
 
 Coroutine* Worker::take_injected() {
@@ -415,6 +447,7 @@ Coroutine* Worker::steal_round() {
 // ---- switching ----
 
 void Worker::leave(Worker* w, Coroutine* me, Coroutine* next, Handoff& h) {
+  next = w->startable(next);
   const SwitchTarget to = w->target_for(next);
   w->current_ = next;
   w->note_switch(next);
@@ -427,7 +460,7 @@ void Worker::leave(Worker* w, Coroutine* me, Coroutine* next, Handoff& h) {
 void Worker::run_handoff(void* transfer) {
   if (transfer) perform(*static_cast<const Handoff*>(transfer));
   // Every few dozen switches a busy worker looks at due timers and I/O readiness: only
-  // after the handoff, never in pick_local(), because a parking coroutine holds its
+  // after the handoff, never in pick_next(), because a parking coroutine holds its
   // primitive's lock until its handoff runs, and collecting I/O takes fd locks.
   if (++handoffs_ % kFairnessTick == 0) poll_events();
 }
@@ -480,6 +513,10 @@ void Worker::complete(Coroutine* c) {
   stacks_.put(c->stack);
   c->stack = nullptr;
   c->tsan_fiber = nullptr;
+  publish_completion(c);
+}
+
+void Worker::publish_completion(Coroutine* c) {
   c->state.store(kDone, std::memory_order_relaxed);
   completed_.bump();
   const std::uintptr_t waiter = c->join_word.exchange(kJoinDone, std::memory_order_acq_rel);
@@ -499,12 +536,18 @@ void Worker::coroutine_entry(void* transfer) {
   w->run_handoff(transfer);
   Coroutine* me = w->current_;
   me->invoke(me);
+  // Still on its own stack: if the handle is gone, the payload's destructors (and the
+  // unhandled-exception handler) run here, where they may suspend like any coroutine
+  // code. acq_rel: pairs with release() (api.cpp), the other half of the protocol.
+  if (me->payload_word.fetch_or(kPayloadFinished, std::memory_order_acq_rel) & kPayloadHandleGone) {
+    me->destroy(me);
+  }
   current_worker()->finish_current();
 }
 
 void Worker::finish_current() {
   Coroutine* me = current_;
-  Coroutine* next = pick_local();
+  Coroutine* next = startable(pick_next(Order::kNewest));
   // The handoff lives in the worker, not on this stack: the ASan fake stack of a
   // finishing context dies at the switch. The next context on this thread reads it first.
   final_handoff_ = {Handoff::kComplete, me, nullptr};
@@ -519,7 +562,7 @@ void Worker::finish_current() {
 
 void Worker::yield_current() {
   Coroutine* me = current_;
-  Coroutine* next = pick_oldest();  // the oldest ready work: yield rotates fairly
+  Coroutine* next = pick_next(Order::kOldest);  // the oldest ready work: yield rotates
   if (!next) {
     // Nothing else is ready: keep running. A coroutine that polls in a yield() loop makes
     // no handoffs, so look at due timers (any worker's) and I/O from here too, or the
@@ -527,7 +570,7 @@ void Worker::yield_current() {
     if (++handoffs_ % kFairnessTick != 0) return;
     fire_timers();
     poll_events();
-    next = pick_oldest();
+    next = pick_next(Order::kOldest);
     if (!next) return;
   }
   Handoff h{Handoff::kRequeue, me, nullptr};
@@ -592,14 +635,14 @@ void Worker::wait_current(Coroutine* child) {
     }
   }
   Handoff h{Handoff::kWaitJoin, me, child};
-  leave(this, me, pick_local(), h);
+  leave(this, me, pick_next(Order::kNewest), h);
   // Resumed: the child is done (its completion woke us, or the handoff found it done).
 }
 
 void Worker::park_current(Waiter& w, SpinLock* lock) {
   Coroutine* me = current_;
   Handoff h{Handoff::kPark, me, nullptr, &w, lock};
-  leave(this, me, pick_local(), h);
+  leave(this, me, pick_next(Order::kNewest), h);
 }
 
 // Runs a claimed, never-started child on the joiner's stack (no stack, no switch). If the
@@ -614,6 +657,9 @@ void Worker::run_inline(Coroutine* me, Coroutine* child) {
   const FpControl fp = read_fp_control();
   if (!(fp == kDefaultFpControl)) write_fp_control(kDefaultFpControl);
   child->invoke(child);
+  // The joiner holds the only handle and destroys the payload after the join
+  // (release_joined): nobody else reads this word.
+  child->payload_word.store(kPayloadFinished, std::memory_order_relaxed);
   if (!(read_fp_control() == fp)) write_fp_control(fp);
   me->active_id = outer;
   Worker* w = current_worker();  // the child may have migrated us

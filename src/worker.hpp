@@ -103,8 +103,9 @@ class Worker {
  private:
   void main();
   Coroutine* find_work();
-  Coroutine* pick_local();
-  Coroutine* pick_oldest();
+  enum class Order : std::uint8_t { kNewest, kOldest };
+  // The next coroutine to run from this worker's queues (see the fairness bound there).
+  Coroutine* pick_next(Order order);
   Coroutine* take_injected();
   Coroutine* steal_round();
   void found_work_while_searching() noexcept;
@@ -117,15 +118,26 @@ class Worker {
   void poll_events();
   void release_poller() noexcept;
   void run_inline(Coroutine* me, Coroutine* child);
+  // A finished coroutine that ran on its own stack: recycles the stack, then
+  // publish_completion().
   void complete(Coroutine* c);
+  // Marks `c` done, wakes its joiner and drops the execution's reference.
+  void publish_completion(Coroutine* c);
+  // `c` itself when it can run (it has a stack, or one was mapped for it); nullptr when
+  // its stack cannot be mapped: it is then left in unstartable_ for the root context.
+  Coroutine* startable(Coroutine* c) noexcept;
+  // On the root context: completes unstartable_ with its stack-mapping error.
+  void fail_unstartable();
   void run_handoff(void* transfer);
   void perform(const Handoff& h);
   // Switches from the running coroutine `me` to `next` (nullptr: the root context) and,
   // once something resumes `me` (on whichever worker), runs the handoff there.
   static void leave(Worker* w, Coroutine* me, Coroutine* next, Handoff& h);
   [[noreturn]] void finish_current();
-  void prepare(Coroutine* c);
-  // Where a switch to `next` lands (nullptr: the root context); gives `next` a stack first.
+  // Maps (or takes from the cache) a stack for a never-started coroutine; throws when
+  // none can be mapped.
+  void give_stack(Coroutine* c);
+  // Where a switch to `next` lands (nullptr: the root context); `next` has a stack.
   SwitchTarget target_for(Coroutine* next);
   // Counts (and traces) a switch of this thread to `next` (nullptr: the root context).
   void note_switch(const Coroutine* next) noexcept;
@@ -147,7 +159,8 @@ class Worker {
   const Coroutine* live_hint_ = nullptr;
   std::int64_t live_hint_at_ = -1;
   bool searching_ = false;
-  std::uint32_t tick_ = 0;
+  Coroutine* unstartable_ = nullptr;  // see startable()
+  std::uint32_t decisions_ = 0;       // pick_next() calls, for the fairness turns
   std::uint32_t handoffs_ = 0;
   std::uint64_t rng_;
   std::uint64_t next_id_ = 0, id_limit_ = 0;
@@ -171,7 +184,8 @@ class Worker {
 
 // The worker the calling thread is, or nullptr. Never inlined, and opaque to the
 // optimizer: a coroutine may resume on another thread after any switch, and a cached
-// thread-pointer or TLS address would name the previous thread's worker (NOTES §3).
+// thread-pointer or TLS address would name the previous thread's worker (docs/DESIGN.md,
+// "Coroutines migrate").
 Worker* current_worker() noexcept;
 
 // Aborts with a diagnostic unless `c` is suspended (kWaiting): called by every wake-up.

@@ -8,6 +8,7 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <system_error>
 #include <thread>
 #include <vector>
 
@@ -232,6 +233,43 @@ TEST(Join, NestedInlineJoinsThatSuspend) {
       return s;
     });
     EXPECT_EQ(got, 8 * 11) << workers << " workers";
+  }
+}
+
+// A coroutine that joins its own Task would wait for itself forever (and ~Scheduler with
+// it): join() throws resource_deadlock_would_occur, as std::thread::join does, and leaves
+// the Task joinable. Both for a child started on its own stack and for one run inline by
+// its joiner (which then joins it from inside the inline run).
+TEST(Join, CoroutineJoiningItselfThrowsDeadlock) {
+  Watchdog dog("CoroutineJoiningItselfThrowsDeadlock", std::chrono::seconds(30));
+  weft::Scheduler sched({.workers = 2});
+  for (const bool inline_run : {false, true}) {
+    weft::Task<int> self;
+    weft::Event published;
+    std::atomic<int> code{-1};
+    self = sched.spawn([&] {
+      published.wait();
+      try {
+        self.join();
+        code.store(0);
+      } catch (const std::system_error& e) {
+        code.store(e.code() == std::errc::resource_deadlock_would_occur ? 1 : 2);
+      }
+      return 5;
+    });
+    if (inline_run) {
+      // Joined from a coroutine while still fresh: runs inline on the joiner's stack.
+      sched.run([&] {
+        weft::Task<int> mine = std::move(self);
+        self = std::move(mine);
+        published.set();
+        EXPECT_EQ(self.join(), 5);
+      });
+    } else {
+      published.set();
+      EXPECT_EQ(self.join(), 5);
+    }
+    EXPECT_EQ(code.load(), 1) << (inline_run ? "inline" : "own stack");
   }
 }
 

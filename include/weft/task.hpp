@@ -56,7 +56,7 @@ class Task {
     detail::wait(c_);
     struct Release {
       detail::Coroutine* c;
-      ~Release() { detail::release(c); }
+      ~Release() { detail::release_joined(c); }
     } release{std::exchange(c_, nullptr)};
     return static_cast<detail::Result<T>*>(release.c->result)->take();
   }

@@ -9,14 +9,17 @@
 namespace weft::detail {
 
 class Core;
+class ResultBase;
 struct Stack;
 
 // Life cycle of a record (the `state` word):
+//   kFree     in a record pool (or just allocated): no task
 //   kFresh    queued, never run: no stack yet; may be run inline by its joiner
 //   kReady    queued, suspended earlier: has a saved context
 //   kRunning  claimed by exactly one thread (the claim is a CAS from kFresh/kReady)
-//   kWaiting  suspended and published to a waker (join, yield_to target lists, ...)
-//   kDone     its function returned or threw; result is in the payload
+//   kWaiting  suspended and published to a waker (join, a primitive's queue, a timer)
+//   kDone     its function returned or threw (or it could not start: no stack); the
+//             result is in the payload
 // A queue entry is only a hint: whoever pops it must win the claim CAS, so an entry
 // left behind by an out-of-band claim (inline join, yield_to) is simply skipped.
 enum State : std::uint32_t { kFresh, kReady, kRunning, kWaiting, kDone, kFree };
@@ -25,6 +28,15 @@ enum State : std::uint32_t { kFresh, kReady, kRunning, kWaiting, kDone, kFree };
 // (a Coroutine*, or a ThreadWaiter* with kThreadWaiterTag set).
 inline constexpr std::uintptr_t kJoinDone = 1;
 inline constexpr std::uintptr_t kThreadWaiterTag = 4;
+
+// payload_word bits. The payload (result, exception, captured state) holds user types
+// whose destructors and the unhandled-exception handler may suspend, so it is destroyed
+// only by user-facing code: by the coroutine on its own stack when the handle is gone by
+// then, else by whoever drops the handle (on its thread). Each side sets its bit with one
+// fetch_or; the second to arrive destroys. The handoffs and queue clean-ups that drop the
+// record's last reference never run user code.
+inline constexpr std::uint32_t kPayloadFinished = 1;    // the function ran (or never will)
+inline constexpr std::uint32_t kPayloadHandleGone = 2;  // no Task refers to it any more
 
 inline constexpr std::size_t kPayloadSize = 128;
 
@@ -35,9 +47,10 @@ struct alignas(64) Coroutine {
   // entry never points at a recycled record.
   std::atomic<std::uint32_t> refs{0};
   std::atomic<std::uintptr_t> join_word{0};
+  std::atomic<std::uint32_t> payload_word{0};
   void (*invoke)(Coroutine*) = nullptr;   // runs the function, stores result/exception
   void (*destroy)(Coroutine*) = nullptr;  // destroys what invoke left (result)
-  void* result = nullptr;                 // Result<T>* inside the payload
+  ResultBase* result = nullptr;           // the Result<T> inside the payload
   void* context = nullptr;                // saved stack pointer while switched out
   Stack* stack = nullptr;                 // taken at first run, returned at completion
   Core* core = nullptr;

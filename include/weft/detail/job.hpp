@@ -15,8 +15,18 @@
 
 namespace weft::detail {
 
+// The part of a Result<T> the runtime sees: a coroutine that cannot start (its stack
+// cannot be mapped) fails with an exception like one that threw.
+class ResultBase {
+ public:
+  void fail(std::exception_ptr e) noexcept { error_ = std::move(e); }
+
+ protected:
+  std::exception_ptr error_;
+};
+
 template <class T>
-class Result {
+class Result : public ResultBase {
  public:
   template <class Call>
   void capture(Call&& call) noexcept {
@@ -40,7 +50,6 @@ class Result {
 
  private:
   std::conditional_t<std::is_void_v<T>, bool, std::optional<T>> value_{};
-  std::exception_ptr error_;
 };
 
 template <class R, class F, class... Args>
