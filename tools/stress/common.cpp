@@ -76,6 +76,7 @@ std::span<const Workload> workloads() noexcept {
        "shared pipes with several readers and writers",
        run_pipe},
       {"mix", "actors picking random operations from all of the above on shared objects", run_mix},
+      {"dtor", "result destructors and unhandled-exception handlers that suspend", run_dtor},
   };
   return kAll;
 }
