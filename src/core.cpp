@@ -85,11 +85,22 @@ Core::~Core() {
   shutdown();
 }
 
+// The shutdown pairings (nothing here relies on a StoreLoad between unrelated atomics):
+//  - With an outside spawn (submit_external): Dekker on two seq_cst locations. We store
+//    stopping_ then read external_inflight_; a spawner increments external_inflight_ then
+//    reads stopping_. So either it sees stopping_ and refuses, or we see it in flight and
+//    wait until its push (counted in external_spawned_) is done, so live() counts it.
+//  - With the workers, through mutexes only: every worker going idle announces itself
+//    under the IdleSet's mutex (prepare_park) and only then reads stopping_
+//    (on_worker_idle). Our wake_all() takes that mutex after storing stopping_: a worker
+//    that announced itself before that is on the idle list and is woken, and announces
+//    itself again; one that announces itself after it reads stopping_ == true. So the
+//    worker that completed the last coroutine passes on_worker_idle() with stopping_ seen,
+//    after that completion, and notifies done_cv_ under done_mu_, where we re-check live().
 void Core::shutdown() {
   if (stopping_.exchange(true, std::memory_order_seq_cst)) return;  // already shut down
-  // An outside spawn that passed its stopping_ check before we set it finishes its push
-  // within a few instructions; wait for it so live() counts it.
   wait_external_calls();
+  idle_.wake_all();
   {
     std::unique_lock lock(done_mu_);
     done_cv_.wait(lock, [this] { return live() == 0; });

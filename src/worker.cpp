@@ -301,8 +301,8 @@ Coroutine* Worker::find_work() {
     // Nothing to run: give back idle stack pages, then sleep until work, I/O or the next
     // timer of any worker (a busy worker's timers must not wait for it).
     stacks_.trim();
-    core_.on_worker_idle();
     core_.idle().prepare_park(&sleeper_);
+    core_.on_worker_idle();  // after prepare_park: see the shutdown pairing in core.cpp
     // After announcing sleep (Dekker with release_poller()): either a worker giving up
     // the poller role sees us and wakes us, or we see the role free and take it.
     const bool as_poller = core_.poller().active() && core_.poller().try_acquire();

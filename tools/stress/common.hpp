@@ -152,17 +152,11 @@ auto go(F f) {
   });
 }
 
-// One turn of a polling loop (try_lock, try_send, try_recv): weft::yield(), and every 32nd
-// turn a 20 us sleep. Known runtime issue: a coroutine that only yields, on a worker
-// whose deque is otherwise empty, never lets that worker fire its expired timers, so a
-// sleeper it waits for (say a Mutex holder in sleep_for) may never wake; the sleep goes
-// through the worker loop and sidesteps it.
-inline void spin_pause(std::uint64_t turn) {
-  if (turn % 32 == 31) {
-    weft::sleep_for(std::chrono::microseconds(20));
-  } else {
-    weft::yield();
-  }
+// One turn of a polling loop (try_lock, try_send, try_recv): weft::yield() only. Pollers
+// that only yield are exactly what starved injected work and timers before the fairness
+// bound (docs/DESIGN.md): no sleep here may paper over such a starvation again.
+inline void spin_pause(std::uint64_t /*turn*/) {
+  weft::yield();
 }
 
 // Seconds since `t`, for messages.
