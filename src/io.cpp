@@ -3,6 +3,7 @@
 
 #include <poll.h>
 #include <sys/epoll.h>
+#include <unistd.h>
 
 #include <cerrno>
 #include <string>
@@ -57,6 +58,11 @@ bool wait_readable(int fd, std::optional<std::chrono::nanoseconds> timeout) {
 
 bool wait_writable(int fd, std::optional<std::chrono::nanoseconds> timeout) {
   return wait_fd(fd, EPOLLOUT, POLLOUT, timeout);
+}
+
+void close(int fd) {
+  if (::close(fd) != 0 && errno != EINTR)
+    throw std::system_error(errno, std::generic_category(), "weft::close");
 }
 
 }  // namespace weft

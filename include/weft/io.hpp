@@ -6,6 +6,8 @@
 
 namespace weft {
 
+using Timeout = std::optional<std::chrono::nanoseconds>;
+
 // In a coroutine: suspends it until `fd` is readable (data, EOF, peer hang-up or error
 // also count), or the timeout passes; the worker runs other coroutines meanwhile, and an
 // idle worker waits in epoll_wait. On a plain thread: poll(2). Returns false on timeout.
@@ -16,5 +18,8 @@ namespace weft {
 bool wait_readable(int fd, std::optional<std::chrono::nanoseconds> timeout = {});
 // The same for writability.
 bool wait_writable(int fd, std::optional<std::chrono::nanoseconds> timeout = {});
+
+// Closes `fd`.
+void close(int fd);
 
 }  // namespace weft
