@@ -15,6 +15,8 @@
 #include <string>
 #include <system_error>
 
+#include "poller.hpp"
+#include "weft/detail/wait_queue.hpp"
 #include "weft/io.hpp"
 
 namespace weft::net {
@@ -22,6 +24,15 @@ namespace weft::net {
 namespace {
 
 using Clock = std::chrono::steady_clock;
+
+// This thread's errno, read afresh. __errno_location() is declared const, so the compiler
+// may reuse an errno address computed before a wait, after which the coroutine may run on
+// another thread (a data race on that thread's errno). The call stays opaque: noinline,
+// and the volatile asm keeps the optimizer from inferring that it is pure.
+[[gnu::noinline]] int thread_errno() noexcept {
+  asm volatile("");
+  return errno;
+}
 
 [[noreturn]] void throw_errno(int err, const std::string& what) {
   throw std::system_error(err, std::generic_category(), what);
@@ -32,12 +43,14 @@ using Clock = std::chrono::steady_clock;
 }
 
 // A timeout turned into a deadline once, so that a call that waits several times
-// (read_exact, write_all) is bounded as a whole.
+// (read_exact, write_all) is bounded as a whole. Saturating: a huge timeout is "none".
 class Deadline {
  public:
   explicit Deadline(Timeout t) {
-    if (t)
-      at_ = Clock::now() + (*t > std::chrono::nanoseconds::zero() ? *t : Clock::duration::zero());
+    if (t) {
+      const Clock::time_point at = weft::detail::deadline_after(*t);
+      if (at != Clock::time_point::max()) at_ = at;
+    }
   }
   // What is left of the timeout (zero once it has passed), or none.
   Timeout remaining() const {
@@ -85,7 +98,7 @@ AddrInfoPtr resolve(const std::string& host, std::uint16_t port, bool passive,
   addrinfo* res = nullptr;
   const int rc =
       ::getaddrinfo(host.empty() ? nullptr : host.c_str(), service.c_str(), &hints, &res);
-  if (rc == EAI_SYSTEM) throw_errno(errno, what + ": getaddrinfo");
+  if (rc == EAI_SYSTEM) throw_errno(thread_errno(), what + ": getaddrinfo");
   if (rc != 0)
     throw std::system_error(std::make_error_code(std::errc::invalid_argument),
                             what + ": getaddrinfo: " + ::gai_strerror(rc));
@@ -96,7 +109,7 @@ AddrInfoPtr resolve(const std::string& host, std::uint16_t port, bool passive,
 void set_nodelay(int fd, const char* what) {
   const int one = 1;
   if (::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one) != 0)
-    throw_errno(errno, std::string(what) + ": setsockopt(TCP_NODELAY)");
+    throw_errno(thread_errno(), std::string(what) + ": setsockopt(TCP_NODELAY)");
 }
 
 }  // namespace
@@ -118,7 +131,7 @@ struct AddressAttempts {
   // A non-blocking, close-on-exec socket for `a` (empty, and the failure noted, if none).
   Socket open(const addrinfo* a) {
     Socket s(::socket(a->ai_family, a->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, a->ai_protocol));
-    if (!s) failed("socket", errno);
+    if (!s) failed("socket", thread_errno());
     return s;
   }
   [[noreturn]] void give_up(const std::string& what) const {
@@ -138,13 +151,13 @@ int listen_tcp(const std::string& host, std::uint16_t port, int backlog) {
     // So a restarted server can rebind while old connections sit in TIME_WAIT.
     const int one = 1;
     if (::setsockopt(s.get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) != 0)
-      throw_errno(errno, what + ": setsockopt(SO_REUSEADDR)");
+      throw_errno(thread_errno(), what + ": setsockopt(SO_REUSEADDR)");
     if (::bind(s.get(), a->ai_addr, a->ai_addrlen) != 0) {
-      tries.failed("bind", errno);
+      tries.failed("bind", thread_errno());
       continue;
     }
     if (::listen(s.get(), backlog) != 0) {
-      tries.failed("listen", errno);
+      tries.failed("listen", thread_errno());
       continue;
     }
     return s.release();
@@ -156,7 +169,7 @@ std::uint16_t local_port(int fd) {
   sockaddr_storage ss{};
   socklen_t len = sizeof ss;
   if (::getsockname(fd, reinterpret_cast<sockaddr*>(&ss), &len) != 0)
-    throw_errno(errno, "weft::net::local_port: getsockname");
+    throw_errno(thread_errno(), "weft::net::local_port: getsockname");
   if (ss.ss_family == AF_INET) return ntohs(reinterpret_cast<const sockaddr_in*>(&ss)->sin_port);
   if (ss.ss_family == AF_INET6) return ntohs(reinterpret_cast<const sockaddr_in6*>(&ss)->sin6_port);
   throw std::system_error(std::make_error_code(std::errc::address_family_not_supported),
@@ -172,7 +185,7 @@ int accept(int listen_fd, Timeout timeout) {
       set_nodelay(fd, "weft::net::accept");
       return s.release();
     }
-    const int err = errno;
+    const int err = thread_errno();
     if (err == EINTR) continue;
     // Linux passes the new socket's pending network errors to accept(); the listener itself
     // is fine, so they only mean "that one is gone, try the next" (see accept(2)).
@@ -195,13 +208,13 @@ int connect_tcp(const std::string& host, std::uint16_t port, Timeout timeout) {
     Socket s = tries.open(a);
     if (!s) continue;
     int rc = ::connect(s.get(), a->ai_addr, a->ai_addrlen);
-    int err = rc == 0 ? 0 : errno;
+    int err = rc == 0 ? 0 : thread_errno();
     // An interrupted non-blocking connect goes on in the background, as EINPROGRESS does.
     if (err == EINPROGRESS || err == EINTR) {
       if (!wait_for(s.get(), /*write=*/true, deadline)) throw_timeout(what);
       socklen_t len = sizeof err;
       if (::getsockopt(s.get(), SOL_SOCKET, SO_ERROR, &err, &len) != 0)
-        throw_errno(errno, what + ": getsockopt(SO_ERROR)");
+        throw_errno(thread_errno(), what + ": getsockopt(SO_ERROR)");
     }
     if (err != 0) {
       tries.failed("connect", err);
@@ -220,7 +233,7 @@ std::size_t read_some(int fd, void* buf, std::size_t len, Timeout timeout) {
     // Try first: a busy connection usually has data, and then no wait is needed.
     const ssize_t n = ::read(fd, buf, len);
     if (n >= 0) return static_cast<std::size_t>(n);
-    const int err = errno;
+    const int err = thread_errno();
     if (err == EINTR) continue;
     if (err != EAGAIN && err != EWOULDBLOCK) throw_errno(err, call_on("read_some", fd) + ": read");
     if (!wait_for(fd, /*write=*/false, deadline)) throw_timeout(call_on("read_some", fd));
@@ -238,7 +251,7 @@ std::size_t read_exact(int fd, void* buf, std::size_t len, Timeout timeout) {
       continue;
     }
     if (n == 0) break;  // end-of-stream: the short count tells the caller
-    const int err = errno;
+    const int err = thread_errno();
     if (err == EINTR) continue;
     if (err != EAGAIN && err != EWOULDBLOCK) throw_errno(err, call_on("read_exact", fd) + ": read");
     if (!wait_for(fd, /*write=*/false, deadline)) throw_timeout(call_on("read_exact", fd));
@@ -248,12 +261,12 @@ std::size_t read_exact(int fd, void* buf, std::size_t len, Timeout timeout) {
 
 namespace {
 
-// One non-blocking write attempt: bytes written, or -1 with errno. send() with
+// One non-blocking write attempt: bytes written, or -1 with errno set. send() with
 // MSG_NOSIGNAL keeps a vanished peer from killing the process with SIGPIPE; only sockets
 // take send(), so anything else (ENOTSOCK) is written with write(2).
 ssize_t write_once(int fd, const void* buf, std::size_t len) {
   const ssize_t n = ::send(fd, buf, len, MSG_NOSIGNAL);
-  if (n < 0 && errno == ENOTSOCK) return ::write(fd, buf, len);
+  if (n < 0 && thread_errno() == ENOTSOCK) return ::write(fd, buf, len);
   return n;
 }
 
@@ -265,7 +278,7 @@ std::size_t write_some(int fd, const void* buf, std::size_t len, Timeout timeout
   for (;;) {
     const ssize_t n = write_once(fd, buf, len);
     if (n > 0) return static_cast<std::size_t>(n);
-    const int err = n == 0 ? EAGAIN : errno;
+    const int err = n == 0 ? EAGAIN : thread_errno();
     if (err == EINTR) continue;
     if (err != EAGAIN && err != EWOULDBLOCK) throw_errno(err, call_on("write_some", fd) + ": send");
     if (!wait_for(fd, /*write=*/true, deadline)) throw_timeout(call_on("write_some", fd));
@@ -282,7 +295,7 @@ void write_all(int fd, const void* buf, std::size_t len, Timeout timeout) {
       sent += static_cast<std::size_t>(n);
       continue;
     }
-    const int err = n == 0 ? EAGAIN : errno;
+    const int err = n == 0 ? EAGAIN : thread_errno();
     if (err == EINTR) continue;
     if (err != EAGAIN && err != EWOULDBLOCK) throw_errno(err, call_on("write_all", fd) + ": send");
     if (!wait_for(fd, /*write=*/true, deadline)) throw_timeout(call_on("write_all", fd));
@@ -290,11 +303,12 @@ void write_all(int fd, const void* buf, std::size_t len, Timeout timeout) {
 }
 
 void close(int fd) {
-  if (::close(fd) != 0 && errno != EINTR) throw_errno(errno, "weft::net::close");
+  weft::close(fd);
 }
 
 void Socket::reset(int fd) noexcept {
-  if (fd_ >= 0) ::close(fd_);
+  // Through weft::close, so waiters on the descriptor are woken (errors ignored here).
+  if (fd_ >= 0) weft::detail::Poller::close_fd(fd_);
   fd_ = fd;
 }
 

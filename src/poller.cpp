@@ -5,7 +5,9 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <climits>
 #include <stdexcept>
 #include <string>
 #include <system_error>
@@ -15,6 +17,50 @@ namespace weft::detail {
 namespace {
 
 constexpr std::uint64_t kEventFdKey = UINT64_MAX;
+
+// Every Poller and every plain thread blocked in an fd wait, so that close_fd() can find
+// the waiters of an fd in every scheduler. Never destroyed: schedulers (the default one)
+// and threads may outlive static destruction.
+struct Registry {
+  std::mutex mu;
+  Poller* pollers = nullptr;
+  ThreadFdWait* threads = nullptr;
+};
+Registry& registry() {
+  static Registry* r = new Registry;
+  return *r;
+}
+
+// Set once the kernel said it has no epoll_pwait2 (before 5.11): it will not grow one, so
+// from then on epoll_wait serves. Relaxed: a thread that still sees false only tries
+// epoll_pwait2 once more and gets ENOSYS again.
+std::atomic<bool> no_epoll_pwait2{false};
+
+// epoll_pwait2 when the kernel has it (nanosecond timeouts), else epoll_wait with the
+// timeout rounded up to milliseconds. `timeout_ns` < 0: forever.
+int wait_events(int epfd, epoll_event* events, int max, std::int64_t timeout_ns) {
+  if (!no_epoll_pwait2.load(std::memory_order_relaxed)) {
+    timespec ts{static_cast<time_t>(timeout_ns / 1'000'000'000),
+                static_cast<long>(timeout_ns % 1'000'000'000)};
+    const int n = epoll_pwait2(epfd, events, max, timeout_ns < 0 ? nullptr : &ts, nullptr);
+    if (n >= 0 || errno != ENOSYS) return n;
+    no_epoll_pwait2.store(true, std::memory_order_relaxed);
+  }
+  constexpr std::int64_t kMaxMs = INT_MAX;
+  const std::int64_t ms =
+      timeout_ns < 0 ? -1 : std::min(kMaxMs, (timeout_ns + 999'999) / 1'000'000);
+  return epoll_wait(epfd, events, max, static_cast<int>(ms));
+}
+
+// The eventfd a plain thread polls besides its fd, so close_fd() can wake it. One per
+// thread, made on its first wait.
+struct ThreadWakeFd {
+  int fd = -1;
+  ~ThreadWakeFd() {
+    if (fd >= 0) close(fd);
+  }
+};
+thread_local ThreadWakeFd thread_wake_fd;
 
 std::system_error os_error(int err, const std::string& what) {
   return std::system_error(err, std::generic_category(), what);
@@ -67,9 +113,23 @@ Poller::Poller() : chunks_(std::make_unique<std::atomic<Entry*>[]>(kChunks)) {
     close(epfd_);
     throw os_error(err, "weft: epoll_ctl(eventfd)");
   }
+  Registry& r = registry();
+  std::lock_guard lock(r.mu);
+  reg_next_ = r.pollers;
+  if (reg_next_) reg_next_->reg_prev_ = this;
+  r.pollers = this;
 }
 
 Poller::~Poller() {
+  {
+    Registry& r = registry();
+    std::lock_guard lock(r.mu);
+    if (reg_prev_)
+      reg_prev_->reg_next_ = reg_next_;
+    else
+      r.pollers = reg_next_;
+    if (reg_next_) reg_next_->reg_prev_ = reg_prev_;
+  }
   close(eventfd_);
   close(epfd_);
   for (std::size_t i = 0; i < kChunks; ++i) delete[] chunks_[i].load(std::memory_order_relaxed);
@@ -114,6 +174,17 @@ bool Poller::wait(int fd, std::uint32_t events, const Clock::time_point* deadlin
   }
   Waiter*& list = events == EPOLLIN ? e.readers : e.writers;
   Waiter w;
+  bool closed = false;  // set by close_fd() before it notifies us, or under e.lock
+  w.slot = &closed;
+  // Announce the wait, then make sure somebody collects it (the Dekker pairs are in
+  // poller.hpp). The hook may wake a worker that blocks in epoll_wait before the fd is
+  // armed below: that is fine, the kernel reports registrations made during a wait.
+  waits_.fetch_add(1, std::memory_order_seq_cst);
+  struct Leave {
+    std::atomic<int>& waits;
+    ~Leave() { waits.fetch_sub(1, std::memory_order_seq_cst); }
+  } leave{waits_};
+  if (collector_wake_ && !busy_.load(std::memory_order_seq_cst)) collector_wake_(collector_ctx_);
   e.lock.lock();
   push_front(list, &w);
   try {
@@ -125,30 +196,19 @@ bool Poller::wait(int fd, std::uint32_t events, const Clock::time_point* deadlin
     if (err.code().value() == EPERM) return true;
     throw;
   }
-  waits_.fetch_add(1, std::memory_order_acq_rel);
-  const bool ready = park(w, e.lock, deadline);
+  bool ready = park(w, e.lock, deadline);
   if (!ready) {
     e.lock.lock();
-    if (w.linked) unlink(list, &w);  // timed out before an event took it
+    if (w.linked) unlink(list, &w);  // timed out before an event or a close took it
     e.lock.unlock();
   }
-  waits_.fetch_sub(1, std::memory_order_acq_rel);
+  if (closed) throw closed_while_waiting(fd);
   return ready;
 }
 
 int Poller::poll(std::int64_t timeout_ns) {
   epoll_event events[64];
-  int n;
-  if (timeout_ns < 0) {
-    n = epoll_pwait2(epfd_, events, 64, nullptr, nullptr);
-  } else {
-    timespec ts{static_cast<time_t>(timeout_ns / 1'000'000'000),
-                static_cast<long>(timeout_ns % 1'000'000'000)};
-    n = epoll_pwait2(epfd_, events, 64, &ts, nullptr);
-    if (n < 0 && errno == ENOSYS) {  // kernels before 5.11: millisecond resolution, rounded up
-      n = epoll_wait(epfd_, events, 64, static_cast<int>((timeout_ns + 999'999) / 1'000'000));
-    }
-  }
+  const int n = wait_events(epfd_, events, 64, timeout_ns);
   if (n <= 0) return 0;  // timeout or EINTR
   int woke = 0;
   for (int i = 0; i < n; ++i) {
@@ -184,6 +244,88 @@ int Poller::poll(std::int64_t timeout_ns) {
 void Poller::interrupt() noexcept {
   const std::uint64_t one = 1;
   [[maybe_unused]] ssize_t r = write(eventfd_, &one, sizeof one);
+}
+
+Poller::Entry* Poller::find_entry(int fd) const noexcept {
+  if (fd < 0 || static_cast<std::size_t>(fd) >= kChunk * kChunks) return nullptr;
+  Entry* chunk = chunks_[static_cast<std::size_t>(fd) / kChunk].load(std::memory_order_acquire);
+  return chunk ? &chunk[static_cast<std::size_t>(fd) % kChunk] : nullptr;
+}
+
+int Poller::close_fd(int fd) noexcept {
+  Registry& r = registry();
+  std::lock_guard lock(r.mu);
+  // The fd's entry in every Poller stays locked across the close: a wait registering
+  // before it is woken below, one registering after it finds the fd closed (epoll_ctl:
+  // EBADF), and none can be woken by mistake for a new file that reuses the number. A
+  // chunk allocated meanwhile holds no waiter of this fd yet, so entries are looked up
+  // once, here, and remembered in closing_ (guarded by r.mu).
+  for (Poller* p = r.pollers; p; p = p->reg_next_) {
+    p->closing_ = p->find_entry(fd);
+    if (!p->closing_) continue;
+    p->closing_->lock.lock();
+    // Armed for waiters: drop the registration now, in case the file outlives the fd
+    // (dup), when the kernel would keep it.
+    if (p->closing_->readers || p->closing_->writers)
+      epoll_ctl(p->epfd_, EPOLL_CTL_DEL, fd, nullptr);
+  }
+  const int err = ::close(fd) == 0 || errno == EINTR ? 0 : errno;
+  for (Poller* p = r.pollers; p; p = p->reg_next_) {
+    Entry* e = std::exchange(p->closing_, nullptr);
+    if (!e) continue;
+    for (Waiter* list : {std::exchange(e->readers, nullptr), std::exchange(e->writers, nullptr)}) {
+      while (list) {
+        Waiter* w = list;
+        list = w->next;
+        w->linked = false;
+        *static_cast<bool*>(w->slot) = true;  // before notify(), which publishes it
+        notify(*w);  // false: it timed out; it finds the flag under e->lock
+      }
+    }
+    e->lock.unlock();
+  }
+  for (ThreadFdWait* t = r.threads; t; t = t->next_) {
+    if (t->fd_ != fd) continue;
+    t->closed_.store(true, std::memory_order_release);
+    const std::uint64_t one = 1;
+    [[maybe_unused]] ssize_t n = write(t->wake_fd_, &one, sizeof one);
+  }
+  return err;
+}
+
+ThreadFdWait::ThreadFdWait(int fd) : fd_(fd) {
+  if (thread_wake_fd.fd < 0) {
+    thread_wake_fd.fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    if (thread_wake_fd.fd < 0) throw os_error(errno, "weft: eventfd");
+  }
+  wake_fd_ = thread_wake_fd.fd;
+  Registry& r = registry();
+  std::lock_guard lock(r.mu);
+  next_ = r.threads;
+  if (next_) next_->prev_ = this;
+  r.threads = this;
+}
+
+ThreadFdWait::~ThreadFdWait() {
+  {
+    Registry& r = registry();
+    std::lock_guard lock(r.mu);
+    if (prev_)
+      prev_->next_ = next_;
+    else
+      r.threads = next_;
+    if (next_) next_->prev_ = prev_;
+  }
+  // close_fd() writes the eventfd only while we are listed: drain it for the next wait.
+  if (closed()) {
+    std::uint64_t drained;
+    [[maybe_unused]] ssize_t n = read(wake_fd_, &drained, sizeof drained);
+  }
+}
+
+std::system_error closed_while_waiting(int fd) {
+  return os_error(
+      EBADF, "weft: fd " + std::to_string(fd) + " was closed while waiting on it (weft::close)");
 }
 
 }  // namespace weft::detail

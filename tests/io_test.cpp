@@ -5,11 +5,16 @@
 
 #include <fcntl.h>
 #include <gtest/gtest.h>
+#include <sys/epoll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <atomic>
+#include <cerrno>
 #include <chrono>
+#include <cstdint>
+#include <cstdlib>
+#include <string>
 #include <system_error>
 #include <thread>
 #include <vector>
@@ -201,6 +206,78 @@ TEST(Io, HangUpWhileManyReadersTimeOutRacing) {
     });
     EXPECT_EQ(returned.load(), 16);
   }
+}
+
+// Defect 3 (io_starve): one worker parked on its futex, the other running a coroutine that
+// never suspends. The fd wait starts on the busy worker, so an idle worker must be woken to
+// collect the readiness; without that the reader is served only when the spinner ends.
+TEST(Io, ReadinessIsCollectedWhileAWorkerIsIdle) {
+  weft_test::Watchdog dog("ReadinessIsCollectedWhileAWorkerIsIdle", 30s);
+  weft::Scheduler sched({.workers = 2});
+  Pipe p;
+  weft::Event go;
+  std::atomic<bool> got{false};
+  std::atomic<std::int64_t> written_ns{0};
+  std::atomic<std::int64_t> latency_ns{-1};
+  const auto ns_now = [] { return Clock::now().time_since_epoch().count(); };
+  // Parks first (no fd wait exists yet, so both workers park on their futexes), then
+  // spins without suspending until the reader reports, bounded so the test cannot hang.
+  auto spinner = sched.spawn([&] {
+    go.wait();
+    const auto t0 = Clock::now();
+    while (!got.load() && Clock::now() - t0 < 2s) {
+    }
+  });
+  std::this_thread::sleep_for(50ms);
+  auto reader = sched.spawn([&] {
+    go.set();  // the spinner is queued on this worker, which runs it once we park
+    EXPECT_TRUE(weft::wait_readable(p.r));
+    latency_ns = ns_now() - written_ns.load();
+    got = true;
+  });
+  std::this_thread::sleep_for(50ms);
+  written_ns = ns_now();
+  ASSERT_EQ(write(p.w, "x", 1), 1);
+  reader.join();
+  spinner.join();
+  EXPECT_LT(latency_ns.load(), std::chrono::nanoseconds(100ms).count())
+      << "readiness collected " << latency_ns.load() / 1000 << " us after the write";
+}
+
+// Defect 4: on kernels without epoll_pwait2 (before 5.11) the poller falls back to
+// epoll_wait. CTest runs this binary a second time with tests/enosys_preload.c preloaded
+// (WEFT_TEST_NO_EPOLL_PWAIT2=1): then every test here, the waits without a timeout above
+// included, runs on the fallback; this test checks that the simulation is in effect.
+TEST(Io, EpollPwait2SimulatedMissingWhenPreloaded) {
+  const char* expect = std::getenv("WEFT_TEST_NO_EPOLL_PWAIT2");
+  if (!expect || std::string(expect) != "1") GTEST_SKIP() << "not the ENOSYS run";
+  const int ep = epoll_create1(EPOLL_CLOEXEC);
+  ASSERT_GE(ep, 0);
+  epoll_event ev[1];
+  timespec zero{0, 0};
+  errno = 0;
+  EXPECT_EQ(epoll_pwait2(ep, ev, 1, &zero, nullptr), -1);
+  EXPECT_EQ(errno, ENOSYS);
+  close(ep);
+}
+
+// An idle wait without a timeout costs no CPU and completes when the data comes (on the
+// ENOSYS run it used to bounce the poller role between workers and never complete).
+TEST(Io, IdleWaitWithoutTimeoutIsQuietAndCompletes) {
+  weft_test::Watchdog dog("IdleWaitWithoutTimeoutIsQuietAndCompletes", 30s);
+  weft::Scheduler sched({.workers = 2});
+  Pipe p;
+  auto reader = sched.spawn([&] { return weft::wait_readable(p.r); });
+  std::this_thread::sleep_for(50ms);
+  const double cpu0 = weft_test::process_cpu_ms();
+  const auto t0 = Clock::now();
+  std::this_thread::sleep_for(200ms);
+  const double cpu_ms = weft_test::process_cpu_ms() - cpu0;
+  const double wall_ms = std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
+  EXPECT_LT(cpu_ms, wall_ms / 4) << "an idle fd wait burnt " << cpu_ms << " ms of CPU in "
+                                 << wall_ms << " ms";
+  ASSERT_EQ(write(p.w, "x", 1), 1);
+  EXPECT_TRUE(reader.join());
 }
 
 }  // namespace

@@ -16,8 +16,13 @@
 // moved by read_exact / write_all before that is lost to the caller, so treat a timeout
 // there as fatal for the connection.
 //
-// Coroutines migrate between workers at every wait, so these calls read errno right after
-// each system call, before any suspension point.
+// Errors come only as exceptions or return values, never through errno: coroutines
+// migrate between workers at every wait, so errno after a call may be another thread's.
+// (Internally each errno is read right after its system call, before any suspension.)
+//
+// Closing: close() and Socket go through weft::close, which wakes every coroutine or thread
+// waiting on the descriptor with EBADF ("closed while waiting"); a raw close(2) does not
+// (see weft/io.hpp).
 #pragma once
 
 #include <chrono>
@@ -27,10 +32,13 @@
 #include <string>
 #include <system_error>
 
+#include "weft/io.hpp"
+
 namespace weft::net {
 
-// No value: wait as long as it takes. std::chrono::milliseconds(50) etc. convert to it.
-using Timeout = std::optional<std::chrono::nanoseconds>;
+// No value: wait as long as it takes. std::chrono::milliseconds(50) etc. convert to it,
+// saturating (hours::max() is practically forever).
+using Timeout = weft::Timeout;
 
 // True when `e` reports a timeout of one of these calls (std::errc::timed_out).
 bool is_timeout(const std::system_error& e) noexcept;
@@ -72,11 +80,12 @@ std::size_t write_some(int fd, const void* buf, std::size_t len, Timeout timeout
 // (pipes, in tests) fall back to write(2).
 void write_all(int fd, const void* buf, std::size_t len, Timeout timeout = {});
 
-// Closes `fd`. EINTR is ignored (Linux has released the descriptor by then); EBADF and the
-// like throw.
+// Closes `fd` with weft::close: waiters on it are woken with EBADF. EINTR is ignored
+// (Linux has released the descriptor by then); EBADF and the like throw.
 void close(int fd);
 
-// Owns one descriptor and closes it on destruction (errors ignored there). Move-only.
+// Owns one descriptor and closes it (as weft::close does) on destruction, errors ignored
+// there. Move-only.
 class Socket {
  public:
   Socket() noexcept = default;

@@ -3,21 +3,25 @@
 
 #include <chrono>
 
+#include "weft/detail/duration.hpp"
+
 namespace weft {
 
 // In a coroutine: suspends it (its worker runs others meanwhile) until at least `d` has
-// passed. On a plain thread: std::this_thread::sleep_for.
+// passed. On a plain thread: blocks the thread. Zero or negative: returns at once. Huge
+// durations (nanoseconds::max(), hours::max()) saturate: practically forever.
 void sleep_for(std::chrono::nanoseconds d);
-// The same, until `t` on the steady clock.
+// The same, until `t` on the steady clock (time_point::max(): practically forever).
 void sleep_until(std::chrono::steady_clock::time_point t);
 
 template <class Rep, class Period>
 void sleep_for(std::chrono::duration<Rep, Period> d) {
-  sleep_for(std::chrono::ceil<std::chrono::nanoseconds>(d));
+  sleep_for(detail::saturating_ceil<std::chrono::nanoseconds>(d));
 }
 template <class Duration>
 void sleep_until(std::chrono::time_point<std::chrono::steady_clock, Duration> t) {
-  sleep_until(std::chrono::time_point_cast<std::chrono::steady_clock::duration>(t));
+  using Steady = std::chrono::steady_clock;
+  sleep_until(Steady::time_point(detail::saturating_ceil<Steady::duration>(t.time_since_epoch())));
 }
 
 }  // namespace weft
