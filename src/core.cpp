@@ -62,6 +62,10 @@ Core::Core(const Options& options)
   }
   install_overflow_handler();
   idle_.set_interrupt([](void* poller) { static_cast<Poller*>(poller)->interrupt(); }, &poller_);
+  // An fd wait that starts while nobody holds the poller role wakes a parked worker, which
+  // takes the role as it parks again (I/O liveness: docs/DESIGN.md, "Timers and I/O").
+  poller_.set_collector_wake([](void* idle) { static_cast<IdleSet*>(idle)->wake_one_sleeper(); },
+                             &idle_);
   workers_.reserve(options_.workers);
   for (unsigned i = 0; i < options_.workers; ++i) {
     workers_.push_back(std::make_unique<Worker>(*this, i));

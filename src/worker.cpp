@@ -378,6 +378,10 @@ void Worker::poll_events() {
 void Worker::found_work_while_searching() noexcept {
   if (!searching_) return;
   searching_ = false;
+  // A worker woken to collect I/O (the collector-wake hook, or release_poller()) may find
+  // work instead: pass the role's wake-up on while others sleep, so that while any worker
+  // is idle one of them is in epoll_wait. Two seq_cst loads, on the searching path only.
+  if (core_.poller().needs_collector()) core_.idle().wake_one_sleeper();
   // The last searcher to find work wakes another if more work is queued (Go wakes one
   // unconditionally; on a pool woken for a single task that puts a futex wake, and a
   // second worker's spin, ahead of the task). The look is racy by design: work queued
