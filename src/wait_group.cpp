@@ -7,13 +7,11 @@
 namespace weft {
 
 WaitGroup::~WaitGroup() {
-  lk_.lock();
-  const bool waited_on = !q_.empty();
-  lk_.unlock();
-  if (waited_on) detail::destroyed_in_use("weft::WaitGroup destroyed while waited on");
+  detail::check_unused_on_destroy(lk_, "weft::WaitGroup destroyed while waited on", q_);
 }
 
 void WaitGroup::add(std::int64_t n) {
+  detail::WakeList wakes;  // wakes after lk_.unlock(): see wait.hpp's rule
   lk_.lock();
   const std::int64_t c = count_.load(std::memory_order_relaxed);
   if (n < 0 && c < -n) {
@@ -27,7 +25,7 @@ void WaitGroup::add(std::int64_t n) {
   if (c + n == 0) {
     // Completion by dequeue (wait_queue.hpp): a waiter whose deadline raced with this
     // still returns true, which is right: the counter did reach zero.
-    while (detail::Waiter* w = q_.pop_front()) detail::notify(*w);
+    while (detail::Waiter* w = q_.pop_front()) wakes.add(*w);
   }
   lk_.unlock();
 }
