@@ -22,8 +22,9 @@ class WaitGroup {
   WaitGroup(const WaitGroup&) = delete;
   WaitGroup& operator=(const WaitGroup&) = delete;
 
-  // Adds `n` (may be negative). Throws std::logic_error, leaving the counter unchanged,
-  // if it would go below zero. Reaching zero wakes every waiter.
+  // Adds `n` (may be negative). Leaving the counter unchanged, throws std::logic_error if
+  // it would go below zero and std::overflow_error if it would exceed INT64_MAX. Reaching
+  // zero wakes every waiter.
   void add(std::int64_t n);
   // add(-1).
   void done() { add(-1); }
