@@ -67,9 +67,10 @@ struct Waiter {
   std::size_t timer_index = 0;
 };
 
-// Parks the caller until wake(w) (after claim(w)) or `deadline` (nullptr: none). `lock` is held on
-// entry and NOT held on return. Returns true when notified, false on timeout; after a
-// timeout the waiter may still be linked: the caller unlinks it under its lock.
+// Parks the caller until a waker claim()s and wake()s it, or `deadline` (nullptr: none).
+// `lock` is held on entry and NOT held on return. Returns true when woken, false on
+// timeout; after a timeout the waiter may still be linked: the caller unlinks it under
+// its lock.
 bool park(Waiter& w, SpinLock& lock, const Clock::time_point* deadline);
 
 // park() for a waiter in no queue (a sleep): only the deadline wakes it.
