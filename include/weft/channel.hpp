@@ -32,7 +32,9 @@ namespace weft {
 // Everything a sender did before send() happens-before the return of the recv() that got
 // its value. T must be nothrow move-constructible (elements are moved under the channel's
 // spin lock). Destroying a Channel while someone is blocked on it prints a message and
-// calls std::terminate; buffered elements are destroyed with it.
+// calls std::terminate; buffered elements are destroyed with it. A party whose blocking
+// call returned may destroy the Channel at once, even while the call that woke it (send,
+// recv, close) is still returning: no call touches the Channel after waking someone.
 template <class T>
 class Channel {
   static_assert(std::is_nothrow_move_constructible_v<T> && std::is_nothrow_destructible_v<T>,

@@ -17,7 +17,8 @@ namespace weft {
 // Waiters are woken FIFO. There are no spurious wake-ups, and a notification is never
 // lost to a timeout race: a waiter that notify_one() dequeued reports no_timeout even if
 // its deadline passed meanwhile. Destroying a CondVar with waiters prints a message and
-// calls std::terminate.
+// calls std::terminate; a woken waiter may destroy it at once, even while the notify that
+// woke it is still returning.
 class CondVar {
  public:
   CondVar() noexcept = default;

@@ -14,7 +14,8 @@ namespace weft {
 // is zero. Everything an activity did before its done() happens-before the return of a
 // wait() that it released. Usable from coroutines (wait() suspends only the coroutine)
 // and plain threads, and reusable once the counter is back at zero. Destroying a
-// WaitGroup with waiters prints a message and calls std::terminate.
+// WaitGroup with waiters prints a message and calls std::terminate; a released waiter may
+// destroy it at once, even while the done() that released it is still returning.
 class WaitGroup {
  public:
   WaitGroup() noexcept = default;
