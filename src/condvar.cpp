@@ -9,19 +9,17 @@ void* parked_mark(detail::Waiter& w) noexcept {
 }
 
 // Under lk_: completes a dequeued waiter. One that has not parked yet finds itself
-// unlinked in sleep() and does not park; a parked one is woken. If its deadline fired
-// first, notify() returns false but the waiter still reports no_timeout (it re-takes lk_
-// and finds itself unlinked), so the notification is not lost either way.
-void complete(detail::Waiter& w) noexcept {
-  if (w.slot) detail::notify(w);
+// unlinked in sleep() and does not park; a parked one is claimed, to be woken after lk_ is
+// released. If its deadline fired first, the claim fails but the waiter still reports
+// no_timeout (it re-takes lk_ and finds itself unlinked), so the notification is not lost
+// either way.
+void complete(detail::Waiter& w, detail::WakeList& wakes) noexcept {
+  if (w.slot) wakes.add(w);
 }
 }  // namespace
 
 CondVar::~CondVar() {
-  lk_.lock();
-  const bool waited_on = !q_.empty();
-  lk_.unlock();
-  if (waited_on) detail::destroyed_in_use("weft::CondVar destroyed while waited on");
+  detail::check_unused_on_destroy(lk_, "weft::CondVar destroyed while waited on", q_);
 }
 
 void CondVar::enqueue(detail::Waiter& w) noexcept {
@@ -46,15 +44,18 @@ bool CondVar::sleep(detail::Waiter& w, const detail::Clock::time_point* deadline
   return detail::block(q_, w, lk_, deadline);
 }
 
+// The wakes come from `wakes`' destructor, after lk_.unlock(): see wait.hpp's rule.
 void CondVar::notify_one() noexcept {
+  detail::WakeList wakes;
   lk_.lock();
-  if (detail::Waiter* w = q_.pop_front()) complete(*w);
+  if (detail::Waiter* w = q_.pop_front()) complete(*w, wakes);
   lk_.unlock();
 }
 
 void CondVar::notify_all() noexcept {
+  detail::WakeList wakes;
   lk_.lock();
-  while (detail::Waiter* w = q_.pop_front()) complete(*w);
+  while (detail::Waiter* w = q_.pop_front()) complete(*w, wakes);
   lk_.unlock();
 }
 

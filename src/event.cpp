@@ -4,18 +4,16 @@
 namespace weft {
 
 Event::~Event() {
-  lk_.lock();
-  const bool waited_on = !q_.empty();
-  lk_.unlock();
-  if (waited_on) detail::destroyed_in_use("weft::Event destroyed while waited on");
+  detail::check_unused_on_destroy(lk_, "weft::Event destroyed while waited on", q_);
 }
 
 void Event::set() noexcept {
+  detail::WakeList wakes;  // wakes after lk_.unlock(): see wait.hpp's rule
   lk_.lock();
   set_.store(true, std::memory_order_release);
   // Every queued waiter is released, even one whose deadline raced with this (completion
   // by dequeue, wait_queue.hpp): it returns true, since the event was set before it gave up.
-  while (detail::Waiter* w = q_.pop_front()) detail::notify(*w);
+  while (detail::Waiter* w = q_.pop_front()) wakes.add(*w);
   lk_.unlock();
 }
 

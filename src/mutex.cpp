@@ -20,9 +20,11 @@ void destroyed_in_use(const char* what) noexcept {
 }  // namespace detail
 
 Mutex::~Mutex() {
-  if (state_.load(std::memory_order_relaxed) != 0) {
-    detail::destroyed_in_use("weft::Mutex destroyed while locked or waited on");
-  }
+  static constexpr const char* kWhat = "weft::Mutex destroyed while locked or waited on";
+  detail::check_unused_on_destroy(lk_, kWhat, q_);
+  // After lk_ (whose acquire orders every hand-off first): a fast-path unlock needs no lk_,
+  // but the destroying thread must have seen it anyway to know the mutex is free.
+  if (state_.load(std::memory_order_relaxed) != 0) detail::destroyed_in_use(kWhat);
 }
 
 bool Mutex::lock_slow(const detail::Clock::time_point* deadline) {
@@ -55,9 +57,9 @@ bool Mutex::lock_slow(const detail::Clock::time_point* deadline) {
     }
   }
   q_.push_back(w);
-  // Notified: unlock_slow() dequeued us and we own the mutex. Happens-before from the
-  // previous owner's critical section: its writes precede notify() (acq_rel on
-  // Waiter::status, acquired by park()).
+  // Woken: unlock_slow() dequeued us and we own the mutex. Happens-before from the
+  // previous owner's critical section: its writes precede its claim (acq_rel on
+  // Waiter::status, acquired by park()) and its wake (a release, see wait.cpp).
   if (detail::park(w, lk_, deadline)) return true;
   lk_.lock();
   if (!w.linked) {
@@ -75,6 +77,7 @@ bool Mutex::lock_slow(const detail::Clock::time_point* deadline) {
 }
 
 void Mutex::unlock_slow() {
+  detail::WakeList wakes;  // wakes the new owner after lk_.unlock(): see wait.hpp's rule
   lk_.lock();
   const std::uint32_t s = state_.load(std::memory_order_relaxed);
   if (!(s & kLocked)) {
@@ -93,8 +96,9 @@ void Mutex::unlock_slow() {
   if (q_.empty()) state_.store(kLocked, std::memory_order_release);
   // Even if its deadline already fired, `w` is now the owner (completion by dequeue,
   // see wait_queue.hpp): it re-takes lk_, finds itself unlinked and returns true.
-  detail::notify(*w);
+  wakes.add(*w);
   lk_.unlock();
+  // `wakes` wakes `w` here; the new owner may unlock and destroy the mutex at once.
 }
 
 }  // namespace weft

@@ -1,4 +1,4 @@
-// park() and notify(): the waiting mechanism of include/weft/detail/wait.hpp.
+// park(), claim() and wake(): the waiting mechanism of include/weft/detail/wait.hpp.
 #include "weft/detail/wait.hpp"
 
 #include <sched.h>
@@ -31,7 +31,8 @@ bool park_thread(Waiter& w, SpinLock* lock, const Clock::time_point* deadline) {
     if (w.status.compare_exchange_strong(expected, kTimedOut, std::memory_order_acq_rel)) {
       return false;
     }
-    // A notifier won the race: it is about to store thread_word; its frame-touching ends there.
+    // A waker claimed us first: it stores thread_word once it has released the
+    // primitive's lock; until then it may still hold a pointer to `w`, so wait for it.
     while (w.thread_word.load(std::memory_order_acquire) == 0) futex_wait(&w.thread_word, 0);
   }
   return true;
@@ -79,22 +80,37 @@ static bool park_impl(Waiter& w, SpinLock* lock, const Clock::time_point* deadli
   return w.status.load(std::memory_order_acquire) == kNotified;
 }
 
-bool notify(Waiter& w) noexcept {
+bool claim(Waiter& w) noexcept {
   std::uint32_t expected = kParked;
-  if (!w.status.compare_exchange_strong(expected, kNotified, std::memory_order_acq_rel)) {
-    return false;
-  }
-  if (w.co) {
-    Worker* worker = current_worker();
-    if (worker) {
-      worker->make_ready(w.co);  // sends it home if it belongs to another scheduler
+  return w.status.compare_exchange_strong(expected, kNotified, std::memory_order_acq_rel);
+}
+
+// The wake itself is a release (the thread_word store, or the push onto a run queue that
+// the worker resuming the coroutine acquires), so everything the waker did before it, its
+// critical section and lock release included, happens-before the woken party's return.
+void wake(Waiter& w) noexcept {
+  if (Coroutine* co = w.co) {
+    // `co` is read before the wake: once it can run, `w` (on its stack) may be gone.
+    if (Worker* worker = current_worker()) {
+      worker->make_ready(co);  // sends it home if it belongs to another scheduler
     } else {
-      w.co->core->wake_external(w.co);
+      co->core->wake_external(co);
     }
-  } else {
-    w.thread_word.store(1, std::memory_order_release);
-    futex_wake(&w.thread_word, 1);
+    return;
   }
+  std::atomic<std::uint32_t>* word = &w.thread_word;
+  word->store(1, std::memory_order_release);
+  // The thread may see the 1 without sleeping, return, and reuse or unmap this stack
+  // address before the syscall below; as in glibc's unlock, that is harmless: a private
+  // FUTEX_WAKE reads and writes no memory (the key is just the address), and whatever
+  // futex later sleeps on the reused address takes at most a spurious wake-up, which
+  // every futex loop (park_thread's included) re-checks.
+  futex_wake(word, 1);
+}
+
+bool notify(Waiter& w) noexcept {
+  if (!claim(w)) return false;
+  wake(w);
   return true;
 }
 

@@ -7,27 +7,29 @@
 namespace weft {
 
 WaitGroup::~WaitGroup() {
-  lk_.lock();
-  const bool waited_on = !q_.empty();
-  lk_.unlock();
-  if (waited_on) detail::destroyed_in_use("weft::WaitGroup destroyed while waited on");
+  detail::check_unused_on_destroy(lk_, "weft::WaitGroup destroyed while waited on", q_);
 }
 
 void WaitGroup::add(std::int64_t n) {
+  detail::WakeList wakes;  // wakes after lk_.unlock(): see wait.hpp's rule
   lk_.lock();
   const std::int64_t c = count_.load(std::memory_order_relaxed);
-  if (n < 0 && c < -n) {
+  // The counter is never negative, so the sum overflows only upwards (n > 0).
+  std::int64_t sum = 0;
+  const bool overflow = __builtin_add_overflow(c, n, &sum);
+  if (overflow || sum < 0) {
     lk_.unlock();
-    throw std::logic_error("weft::WaitGroup::add: counter would become negative (" +
-                           std::to_string(c) + " + " + std::to_string(n) + ")");
+    const std::string what = " (" + std::to_string(c) + " + " + std::to_string(n) + ")";
+    if (overflow) throw std::overflow_error("weft::WaitGroup::add: counter would overflow" + what);
+    throw std::logic_error("weft::WaitGroup::add: counter would become negative" + what);
   }
   // Release: the done() that reaches zero publishes everything before it (and, through
   // lk_, everything before the earlier done()s) to a fast-path wait() that reads 0.
-  count_.store(c + n, std::memory_order_release);
-  if (c + n == 0) {
+  count_.store(sum, std::memory_order_release);
+  if (sum == 0) {
     // Completion by dequeue (wait_queue.hpp): a waiter whose deadline raced with this
     // still returns true, which is right: the counter did reach zero.
-    while (detail::Waiter* w = q_.pop_front()) detail::notify(*w);
+    while (detail::Waiter* w = q_.pop_front()) wakes.add(*w);
   }
   lk_.unlock();
 }

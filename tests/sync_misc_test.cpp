@@ -5,6 +5,8 @@
 
 #include <atomic>
 #include <chrono>
+#include <cstdint>
+#include <limits>
 #include <stdexcept>
 #include <thread>
 #include <vector>
@@ -73,6 +75,32 @@ TEST(WaitGroup, NegativeCounterThrowsAndLeavesItUnchanged) {
   EXPECT_THROW(wg.add(-3), std::logic_error);
   EXPECT_EQ(wg.count(), 2);
   wg.add(-2);
+  EXPECT_EQ(wg.count(), 0);
+  wg.wait();  // zero: returns at once
+}
+
+// The extremes of std::int64_t: neither the "below zero" check nor the sum may overflow
+// (UBSan flags either under the asan preset); a refused add() leaves the counter as it was.
+TEST(WaitGroup, AddAtTheLimitsThrowsAndLeavesTheCounterUnchanged) {
+  constexpr std::int64_t kMax = std::numeric_limits<std::int64_t>::max();
+  constexpr std::int64_t kMin = std::numeric_limits<std::int64_t>::min();
+  weft::WaitGroup wg;
+  EXPECT_THROW(wg.add(kMin), std::logic_error);
+  EXPECT_EQ(wg.count(), 0);
+  wg.add(5);
+  EXPECT_THROW(wg.add(kMin), std::logic_error);
+  EXPECT_EQ(wg.count(), 5);
+  EXPECT_THROW(wg.add(kMax), std::overflow_error);
+  EXPECT_EQ(wg.count(), 5);
+  wg.add(-4);
+  EXPECT_THROW(wg.add(kMax), std::overflow_error);
+  EXPECT_EQ(wg.count(), 1);
+  wg.add(kMax - 1);  // exactly the maximum is fine
+  EXPECT_EQ(wg.count(), kMax);
+  EXPECT_THROW(wg.add(1), std::overflow_error);
+  EXPECT_THROW(wg.add(kMin), std::logic_error);  // kMax + kMin == -1
+  EXPECT_EQ(wg.count(), kMax);
+  wg.add(-kMax);
   EXPECT_EQ(wg.count(), 0);
   wg.wait();  // zero: returns at once
 }

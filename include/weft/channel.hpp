@@ -32,7 +32,9 @@ namespace weft {
 // Everything a sender did before send() happens-before the return of the recv() that got
 // its value. T must be nothrow move-constructible (elements are moved under the channel's
 // spin lock). Destroying a Channel while someone is blocked on it prints a message and
-// calls std::terminate; buffered elements are destroyed with it.
+// calls std::terminate; buffered elements are destroyed with it. A party whose blocking
+// call returned may destroy the Channel at once, even while the call that woke it (send,
+// recv, close) is still returning: no call touches the Channel after waking someone.
 template <class T>
 class Channel {
   static_assert(std::is_nothrow_move_constructible_v<T> && std::is_nothrow_destructible_v<T>,
@@ -42,9 +44,8 @@ class Channel {
   explicit Channel(std::size_t capacity)
       : buf_(capacity ? std::allocator<T>().allocate(capacity) : nullptr), cap_(capacity) {}
   ~Channel() {
-    if (!senders_.empty() || !receivers_.empty()) {
-      detail::destroyed_in_use("weft::Channel destroyed while a sender or receiver is blocked");
-    }
+    detail::check_unused_on_destroy(
+        lk_, "weft::Channel destroyed while a sender or receiver is blocked", senders_, receivers_);
     for (; count_ > 0; --count_) {
       std::destroy_at(buf_ + head_);
       head_ = next(head_);
@@ -95,6 +96,7 @@ class Channel {
   }
 
   void close() noexcept {
+    detail::WakeList wakes;  // wakes after lk_.unlock(): see the rule in wait.hpp
     lk_.lock();
     if (!closed_.load(std::memory_order_relaxed)) {
       closed_.store(true, std::memory_order_release);
@@ -102,9 +104,9 @@ class Channel {
       // it is empty: failing them all leaves the buffer intact for later receivers.
       while (detail::Waiter* s = senders_.pop_front()) {
         static_cast<SendOp*>(s->slot)->ok = false;
-        detail::notify(*s);
+        wakes.add(*s);
       }
-      while (detail::Waiter* r = receivers_.pop_front()) detail::notify(*r);  // slot stays empty
+      while (detail::Waiter* r = receivers_.pop_front()) wakes.add(*r);  // slot stays empty
     }
     lk_.unlock();
   }
@@ -140,9 +142,12 @@ class Channel {
   }
 
   // Every path below runs under lk_ until it returns or parks; elements move only under
-  // lk_, and a waiter's slot is completed before notify() (whose acq_rel on the waiter's
-  // status, or lk_ after a timeout race, orders it before the waiter reads it).
+  // lk_, and a waiter's slot is completed before it is claimed (the claim's acq_rel on the
+  // waiter's status, or lk_ after a timeout race, orders it before the waiter reads it).
+  // The waiter is woken only after lk_.unlock(), by the WakeList declared before the lock
+  // is taken: the woken party may destroy the channel at once (see the rule in wait.hpp).
   Result send_core(T& v, const detail::Clock::time_point* deadline, bool may_block) {
+    detail::WakeList wakes;
     lk_.lock();
     if (closed_.load(std::memory_order_relaxed)) {
       lk_.unlock();
@@ -151,7 +156,7 @@ class Channel {
     if (detail::Waiter* r = receivers_.pop_front()) {
       // Receivers wait only on an empty buffer: hand over directly.
       static_cast<std::optional<T>*>(r->slot)->emplace(std::move(v));
-      detail::notify(*r);  // even if its deadline fired, it will take the value
+      wakes.add(*r);  // even if its deadline fired, it will take the value
       lk_.unlock();
       return kDone;
     }
@@ -174,6 +179,7 @@ class Channel {
 
   Result recv_core(std::optional<T>& out, const detail::Clock::time_point* deadline,
                    bool may_block) {
+    detail::WakeList wakes;
     lk_.lock();
     if (count_ > 0) {
       out.emplace(std::move(buf_[head_]));
@@ -185,7 +191,7 @@ class Channel {
         auto* op = static_cast<SendOp*>(s->slot);
         push(*op->value);
         op->ok = true;
-        detail::notify(*s);
+        wakes.add(*s);
       }
       lk_.unlock();
       return kDone;
@@ -195,7 +201,7 @@ class Channel {
       auto* op = static_cast<SendOp*>(s->slot);
       out.emplace(std::move(*op->value));
       op->ok = true;
-      detail::notify(*s);
+      wakes.add(*s);
       lk_.unlock();
       return kDone;
     }

@@ -17,7 +17,8 @@ namespace weft {
 // Waiters are woken FIFO. There are no spurious wake-ups, and a notification is never
 // lost to a timeout race: a waiter that notify_one() dequeued reports no_timeout even if
 // its deadline passed meanwhile. Destroying a CondVar with waiters prints a message and
-// calls std::terminate.
+// calls std::terminate; a woken waiter may destroy it at once, even while the notify that
+// woke it is still returning.
 class CondVar {
  public:
   CondVar() noexcept = default;
@@ -71,8 +72,8 @@ class CondVar {
   //   1. enqueue(w) while the caller still holds `lock`: a notify after the caller's
   //      lock.unlock() therefore finds w, which is the whole point of a condition variable;
   //   2. lock.unlock(), then sleep(w): parks unless a notifier already dequeued w.
-  // A notifier calls notify() only on waiters that reached step 2 (w.slot marks that);
-  // one dequeued between the steps just skips parking.
+  // A notifier wakes only waiters that reached step 2 (w.slot marks that); one dequeued
+  // between the steps just skips parking.
   template <class Lock>
   bool wait_impl(Lock& lock, const detail::Clock::time_point* deadline) {
     detail::Waiter w;

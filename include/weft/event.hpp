@@ -12,7 +12,8 @@ namespace weft {
 // set() wakes every waiter and lets every later wait() through until reset(). What the
 // setter did before set() happens-before the return of a wait() it released. Usable from
 // coroutines (wait() suspends only the coroutine) and plain threads. Destroying an Event
-// with waiters prints a message and calls std::terminate.
+// with waiters prints a message and calls std::terminate; a released waiter may destroy it
+// at once, even while the set() that released it is still returning.
 class Event {
  public:
   explicit Event(bool initially_set = false) noexcept : set_(initially_set) {}

@@ -21,7 +21,9 @@ namespace weft {
 //
 // Not recursive. unlock() of an unlocked Mutex throws std::logic_error (the owner is not
 // tracked, so unlock() from a non-owner is not detected). Destroying a Mutex that is locked
-// or has waiters prints a message and calls std::terminate.
+// or has waiters prints a message and calls std::terminate. As with POSIX mutexes, the last
+// user may destroy it as soon as it has unlocked it, even while the unlock() that handed it
+// over is still returning: no call touches the Mutex after waking someone.
 class Mutex {
  public:
   Mutex() noexcept = default;

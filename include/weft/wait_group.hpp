@@ -14,7 +14,8 @@ namespace weft {
 // is zero. Everything an activity did before its done() happens-before the return of a
 // wait() that it released. Usable from coroutines (wait() suspends only the coroutine)
 // and plain threads, and reusable once the counter is back at zero. Destroying a
-// WaitGroup with waiters prints a message and calls std::terminate.
+// WaitGroup with waiters prints a message and calls std::terminate; a released waiter may
+// destroy it at once, even while the done() that released it is still returning.
 class WaitGroup {
  public:
   WaitGroup() noexcept = default;
@@ -22,8 +23,9 @@ class WaitGroup {
   WaitGroup(const WaitGroup&) = delete;
   WaitGroup& operator=(const WaitGroup&) = delete;
 
-  // Adds `n` (may be negative). Throws std::logic_error, leaving the counter unchanged,
-  // if it would go below zero. Reaching zero wakes every waiter.
+  // Adds `n` (may be negative). Leaving the counter unchanged, throws std::logic_error if
+  // it would go below zero and std::overflow_error if it would exceed INT64_MAX. Reaching
+  // zero wakes every waiter.
   void add(std::int64_t n);
   // add(-1).
   void done() { add(-1); }

@@ -77,6 +77,14 @@ std::span<const Workload> workloads() noexcept {
        run_pipe},
       {"mix", "actors picking random operations from all of the above on shared objects", run_mix},
       {"dtor", "result destructors and unhandled-exception handlers that suspend", run_dtor},
+      {"contend",
+       "threads and coroutines contend on one Mutex and one Channel while coroutines poll "
+       "(try_lock/try_recv + yield)",
+       run_contend},
+      {"destroy",
+       "the woken party deletes each primitive as soon as its wait returns; wakers are "
+       "threads and coroutines",
+       run_destroy},
   };
   return kAll;
 }

@@ -17,6 +17,8 @@ void run_timeouts(Round& r);    // timeouts.cpp
 void run_pipe(Round& r);        // pipe.cpp
 void run_mix(Round& r);         // mix.cpp
 void run_dtor(Round& r);        // dtor.cpp
+void run_contend(Round& r);     // contend.cpp
+void run_destroy(Round& r);     // destroy.cpp
 
 // Every workload, in the order --workload all runs them.
 std::span<const Workload> workloads() noexcept;

@@ -4,11 +4,14 @@
 //
 // Hand-off protocol used by every primitive ("completion by dequeue"): a waker, holding
 // the primitive's SpinLock, writes the waiter's result (through Waiter::slot), unlinks it
-// and calls notify(). Being unlinked under the lock IS the completion: notify() returning
-// false (the waiter's deadline fired first) changes nothing, because a timed-out waiter
-// always re-takes the lock before returning, finds itself unlinked, and reports the
-// result it was given. So no element, ownership or notification is ever lost to a
-// timeout race, and no waker has to undo a hand-off.
+// and adds it to a WakeList (wait.hpp), which claims it there and wakes it once the lock
+// is released. Being unlinked under the lock IS the completion: a failed claim (the
+// waiter's deadline fired first) changes nothing, because a timed-out waiter always
+// re-takes the lock before returning, finds itself unlinked, and reports the result it
+// was given. So no element, ownership or notification is ever lost to a timeout race, and
+// no waker has to undo a hand-off. A waiter whose claim failed is not kept in the WakeList,
+// and the ones kept cannot return before they are woken: no waker holds a pointer to a
+// waiter that can return.
 #pragma once
 
 #include <chrono>
@@ -105,5 +108,18 @@ Clock::time_point to_steady(const std::chrono::time_point<C, D>& t) {
 // Aborts with `what` on stderr: a primitive destroyed while coroutines or threads still
 // wait on it would leave them with dangling queue links.
 [[noreturn]] void destroyed_in_use(const char* what) noexcept;
+
+// The destructor protocol of every primitive: takes `lock`, checks that every queue is
+// empty, releases it, and reports through destroyed_in_use(what) otherwise. Taking the
+// lock (acquire) orders the destruction after every earlier critical section on the
+// object, whoever ran it (the last waker's included: by the wake protocol it touches
+// nothing after releasing the lock), so the queues read here are final.
+template <class... Queues>
+void check_unused_on_destroy(SpinLock& lock, const char* what, const Queues&... queues) noexcept {
+  lock.lock();
+  const bool unused = (queues.empty() && ...);
+  lock.unlock();
+  if (!unused) destroyed_in_use(what);
+}
 
 }  // namespace weft::detail
