@@ -77,6 +77,10 @@ std::span<const Workload> workloads() noexcept {
        run_pipe},
       {"mix", "actors picking random operations from all of the above on shared objects", run_mix},
       {"dtor", "result destructors and unhandled-exception handlers that suspend", run_dtor},
+      {"io_busy",
+       "pipe waits while other workers run coroutines that never suspend: an idle worker "
+       "must collect the readiness at once",
+       run_io_busy},
   };
   return kAll;
 }

@@ -17,6 +17,7 @@ void run_timeouts(Round& r);    // timeouts.cpp
 void run_pipe(Round& r);        // pipe.cpp
 void run_mix(Round& r);         // mix.cpp
 void run_dtor(Round& r);        // dtor.cpp
+void run_io_busy(Round& r);     // io_busy.cpp
 
 // Every workload, in the order --workload all runs them.
 std::span<const Workload> workloads() noexcept;
