@@ -92,14 +92,16 @@ void reader(PipeRun& p) {
       bool ready = p.untimed && weft::wait_readable(p.fds[0]);
       while (!ready) {
         ready = weft::wait_readable(p.fds[0], kCollectLimit);
+        // Data seen first, then the stamp: the stamp of the write that made it readable
+        // (stored before that write) is then seen, or a later one.
+        pollfd pf{p.fds[0], POLLIN, 0};
+        const bool pending = ready || ::poll(&pf, 1, 0) == 1;
+        const std::int64_t stamp = p.written_ns.load(std::memory_order_seq_cst);
         const std::int64_t now = now_ns();
         STRESS_CHECK(now - start < std::chrono::nanoseconds(kWaitLimit).count(),
                      "io_busy: wait_readable waited %lld s in all",
                      static_cast<long long>(kWaitLimit.count()));
-        const std::int64_t since =
-            now - std::max(start, p.written_ns.load(std::memory_order_seq_cst));
-        pollfd pf{p.fds[0], POLLIN, 0};
-        const bool pending = ready || ::poll(&pf, 1, 0) == 1;
+        const std::int64_t since = now - std::max(start, stamp);
         STRESS_CHECK(!pending || since < std::chrono::nanoseconds(kCollectLimit).count(),
                      "io_busy: a readable pipe was collected %.3f s after the write, while a "
                      "worker was idle (limit %lld s)%s",
@@ -141,16 +143,18 @@ std::uint64_t group(Round& r, Rng& rng) {
       for (std::uint64_t turn = 0; !done.load(std::memory_order_acquire); ++turn) {
         x = mix(x);  // CPU-bound, never suspends
         if (turn % 1024 != 0) continue;
-        const std::int64_t now = now_ns();
         STRESS_CHECK(Clock::now() - start < 2 * kWaitLimit,
                      "io_busy: a spinner ran %lld s: the readers never finished",
                      static_cast<long long>(2 * kWaitLimit.count()));
+        if (!p.untimed) continue;
         // Our reader's pipe (its read end stays open until the group ends) holding data
-        // written longer than kCollectLimit ago: nobody collected the readiness.
+        // written longer than kCollectLimit ago: nobody collected the readiness. The data
+        // is looked at first, then the stamp (stored before each write), as in reader().
         pollfd pf{p.fds[0], POLLIN, 0};
-        const std::int64_t since = now - p.written_ns.load(std::memory_order_seq_cst);
-        STRESS_CHECK(!(p.untimed && since > std::chrono::nanoseconds(kCollectLimit).count() &&
-                       ::poll(&pf, 1, 0) == 1 && (pf.revents & POLLIN)),
+        if (::poll(&pf, 1, 0) != 1 || !(pf.revents & POLLIN)) continue;
+        const std::int64_t stamp = p.written_ns.load(std::memory_order_seq_cst);
+        const std::int64_t since = now_ns() - stamp;
+        STRESS_CHECK(since < std::chrono::nanoseconds(kCollectLimit).count(),
                      "io_busy: a pipe has been readable for %.3f s while a worker was idle, "
                      "and nobody collected it",
                      static_cast<double>(since) / 1e9);
