@@ -246,23 +246,20 @@ void Poller::interrupt() noexcept {
   [[maybe_unused]] ssize_t r = write(eventfd_, &one, sizeof one);
 }
 
-Poller::Entry* Poller::find_entry(int fd) const noexcept {
-  if (fd < 0 || static_cast<std::size_t>(fd) >= kChunk * kChunks) return nullptr;
-  Entry* chunk = chunks_[static_cast<std::size_t>(fd) / kChunk].load(std::memory_order_acquire);
-  return chunk ? &chunk[static_cast<std::size_t>(fd) % kChunk] : nullptr;
-}
-
 int Poller::close_fd(int fd) noexcept {
   Registry& r = registry();
   std::lock_guard lock(r.mu);
   // The fd's entry in every Poller stays locked across the close: a wait registering
   // before it is woken below, one registering after it finds the fd closed (epoll_ctl:
-  // EBADF), and none can be woken by mistake for a new file that reuses the number. A
-  // chunk allocated meanwhile holds no waiter of this fd yet, so entries are looked up
-  // once, here, and remembered in closing_ (guarded by r.mu).
+  // EBADF), and none can be woken by mistake for a new file that reuses the number. The
+  // locked entries are remembered in closing_ (guarded by r.mu).
   for (Poller* p = r.pollers; p; p = p->reg_next_) {
-    p->closing_ = p->find_entry(fd);
-    if (!p->closing_) continue;
+    try {
+      p->closing_ = &p->entry(fd);  // made if missing, so a racing wait cannot slip past
+    } catch (...) {
+      p->closing_ = nullptr;  // out of range (no wait can exist) or out of memory
+      continue;
+    }
     p->closing_->lock.lock();
     // Armed for waiters: drop the registration now, in case the file outlives the fd
     // (dup), when the kernel would keep it.

@@ -99,8 +99,7 @@ class Poller {
   static constexpr std::size_t kChunk = 1024, kChunks = 1024;  // fds below 1M
 
   Entry& entry(int fd);
-  Entry* find_entry(int fd) const noexcept;  // nullptr when no wait ever used its chunk
-  void arm(int fd, const Entry& e);          // under e.lock
+  void arm(int fd, const Entry& e);  // under e.lock
 
   int epfd_ = -1;
   int eventfd_ = -1;

@@ -163,9 +163,9 @@ void thread_reader_is_woken(weft::Timeout timeout) {
   std::vector<Outcome> got(2);
   std::vector<std::thread> threads;
   for (auto& o : got) {
-    threads.emplace_back([&] {
+    threads.emplace_back([&waiting, &o, fd = p.r, timeout] {
       waiting.fetch_add(1);
-      o = wait_on(p.r, false, timeout);
+      o = wait_on(fd, false, timeout);
     });
   }
   const auto t0 = Clock::now();

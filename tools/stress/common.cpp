@@ -85,6 +85,10 @@ std::span<const Workload> workloads() noexcept {
        "the woken party deletes each primitive as soon as its wait returns; wakers are "
        "threads and coroutines",
        run_destroy},
+      {"io_busy",
+       "pipe waits while other workers run coroutines that never suspend: an idle worker "
+       "must collect the readiness at once",
+       run_io_busy},
   };
   return kAll;
 }

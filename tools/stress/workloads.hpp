@@ -19,6 +19,7 @@ void run_mix(Round& r);         // mix.cpp
 void run_dtor(Round& r);        // dtor.cpp
 void run_contend(Round& r);     // contend.cpp
 void run_destroy(Round& r);     // destroy.cpp
+void run_io_busy(Round& r);     // io_busy.cpp
 
 // Every workload, in the order --workload all runs them.
 std::span<const Workload> workloads() noexcept;
