@@ -81,14 +81,16 @@ void unlink(Waiter*& head, Waiter* w) noexcept {
   w->linked = false;
 }
 
-// Notifies every waiter of a detached list (under the entry's lock, as notify() requires).
-int notify_list(Waiter* list) noexcept {
+// Claims every waiter of a detached list for `wakes` (under the entry's lock); they are
+// woken when `wakes` goes out of scope, after the lock (the one wake protocol of
+// weft/detail/wait.hpp). Returns how many it claimed.
+int claim_list(Waiter* list, WakeList& wakes) noexcept {
   int woke = 0;
   while (list) {
     Waiter* w = list;
-    list = w->next;
+    list = w->next;  // before add(), which relinks w into `wakes`
     w->linked = false;
-    woke += notify(*w) ? 1 : 0;
+    woke += wakes.add(*w) ? 1 : 0;
   }
   return woke;
 }
@@ -220,6 +222,7 @@ int Poller::poll(std::int64_t timeout_ns) {
     const int fd = static_cast<int>(events[i].data.u64);
     const std::uint32_t got = events[i].events;
     Entry& e = entry(fd);
+    WakeList wakes;  // before the lock: wakes after it is released
     std::lock_guard lock(e.lock);
     Waiter* readers = nullptr;
     Waiter* writers = nullptr;
@@ -231,12 +234,12 @@ int Poller::poll(std::int64_t timeout_ns) {
       try {
         arm(fd, e);
       } catch (const std::system_error&) {
-        woke += notify_list(std::exchange(e.readers, nullptr));
-        woke += notify_list(std::exchange(e.writers, nullptr));
+        woke += claim_list(std::exchange(e.readers, nullptr), wakes);
+        woke += claim_list(std::exchange(e.writers, nullptr), wakes);
       }
     }
-    woke += notify_list(readers);
-    woke += notify_list(writers);
+    woke += claim_list(readers, wakes);
+    woke += claim_list(writers, wakes);
   }
   return woke;
 }
@@ -247,6 +250,7 @@ void Poller::interrupt() noexcept {
 }
 
 int Poller::close_fd(int fd) noexcept {
+  WakeList wakes;  // before the locks: wakes once they are all released
   Registry& r = registry();
   std::lock_guard lock(r.mu);
   // The fd's entry in every Poller stays locked across the close: a wait registering
@@ -275,8 +279,8 @@ int Poller::close_fd(int fd) noexcept {
         Waiter* w = list;
         list = w->next;
         w->linked = false;
-        *static_cast<bool*>(w->slot) = true;  // before notify(), which publishes it
-        notify(*w);  // false: it timed out; it finds the flag under e->lock
+        *static_cast<bool*>(w->slot) = true;  // before claim(), which publishes it
+        wakes.add(*w);  // false: it timed out; it finds the flag under e->lock
       }
     }
     e->lock.unlock();

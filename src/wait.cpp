@@ -108,10 +108,4 @@ void wake(Waiter& w) noexcept {
   futex_wake(word, 1);
 }
 
-bool notify(Waiter& w) noexcept {
-  if (!claim(w)) return false;
-  wake(w);
-  return true;
-}
-
 }  // namespace weft::detail

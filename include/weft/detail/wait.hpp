@@ -93,10 +93,6 @@ bool claim(Waiter& w) noexcept;
 // primitive) die as soon as wake() makes it runnable.
 void wake(Waiter& w) noexcept;
 
-// claim() and, if won, wake() at once, under the lock: only for queues whose owner is not
-// destroyed by the woken party (the poller's fd entries). Blocking primitives use WakeList.
-bool notify(Waiter& w) noexcept;
-
 // The waiters one operation wakes, in claim order, linked through Waiter::next (free once
 // the waiter is unlinked from its queue). Declare it BEFORE taking the primitive's lock:
 // add() claims under the lock, and the destructor wakes after the lock was released, so
