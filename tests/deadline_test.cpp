@@ -212,3 +212,40 @@ TEST(Deadline, NetZeroTimeoutTimesOutAtOnce) {
 }
 
 }  // namespace
+
+// The primitives' timed waits share the one deadline helper: maximal durations and time
+// points, on the steady and the system clock, wait for the wake-up instead of timing out
+// at once (or overflowing: UBSan in the asan build).
+TEST(Deadline, PrimitivesWithMaximalTimeoutsWaitForTheirWakeUp) {
+  using namespace std::chrono;
+  weft::Scheduler s({.workers = 2});
+  weft::Event e;
+  weft::WaitGroup wg;
+  wg.add(1);
+  weft::Mutex m, cm;
+  weft::CondVar cv;
+  bool flag = false;
+  m.lock();
+  auto waiter = s.spawn([&] {
+    int ok = 0;
+    ok += e.wait_for(nanoseconds::max());
+    ok += e.wait_until(system_clock::time_point::max());
+    ok += wg.wait_for(hours::max());
+    ok += m.try_lock_until(steady_clock::time_point::max());
+    m.unlock();
+    std::unique_lock lock(cm);
+    ok += cv.wait_until(lock, time_point<system_clock, seconds>::max(), [&] { return flag; });
+    return ok;
+  });
+  std::this_thread::sleep_for(milliseconds(50));
+  e.set();
+  wg.done();
+  m.unlock();
+  std::this_thread::sleep_for(milliseconds(20));
+  {
+    std::lock_guard lock(cm);
+    flag = true;
+  }
+  cv.notify_all();
+  EXPECT_EQ(waiter.join(), 5);
+}

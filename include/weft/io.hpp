@@ -9,7 +9,7 @@
 #include <chrono>
 #include <optional>
 
-#include "weft/detail/duration.hpp"
+#include "weft/detail/deadline.hpp"
 
 namespace weft {
 

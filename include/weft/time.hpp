@@ -3,7 +3,7 @@
 
 #include <chrono>
 
-#include "weft/detail/duration.hpp"
+#include "weft/detail/deadline.hpp"
 
 namespace weft {
 

@@ -17,6 +17,7 @@
 #include <chrono>
 #include <type_traits>
 
+#include "weft/detail/deadline.hpp"
 #include "weft/detail/wait.hpp"
 
 namespace weft::detail {
@@ -80,29 +81,6 @@ inline bool block(WaitQueue& q, Waiter& w, SpinLock& lock, const Clock::time_poi
   if (!completed) q.remove(w);
   lock.unlock();
   return completed;
-}
-
-// now + d on the steady clock, saturating instead of overflowing for huge `d` (e.g.
-// duration::max()) and clamping negative `d` to "now".
-template <class Rep, class Period>
-Clock::time_point deadline_after(std::chrono::duration<Rep, Period> d) {
-  const Clock::time_point now = Clock::now();
-  if (d <= d.zero()) return now;
-  using Long = std::chrono::duration<long double, Clock::period>;
-  const Long room = Long(Clock::time_point::max() - now);
-  if (std::chrono::duration_cast<Long>(d) >= room) return Clock::time_point::max();
-  return now + std::chrono::ceil<Clock::duration>(d);
-}
-
-// A deadline on any clock, converted to the steady clock (non-steady clocks are sampled
-// once, as std::condition_variable_any does).
-template <class C, class D>
-Clock::time_point to_steady(const std::chrono::time_point<C, D>& t) {
-  if constexpr (std::is_same_v<C, Clock>) {
-    return std::chrono::ceil<Clock::duration>(t);
-  } else {
-    return deadline_after(t - C::now());
-  }
 }
 
 // Aborts with `what` on stderr: a primitive destroyed while coroutines or threads still
