@@ -29,6 +29,12 @@ Options resolve_options(Options o) {
                                 " (one page) to " + std::to_string(kMaxStackSize) + " bytes");
   }
   o.stack_size = (o.stack_size + page - 1) / page * page;
+  if (o.guard_size < page || o.guard_size > kMaxGuardSize) {
+    throw std::invalid_argument("weft::Options::guard_size = " + std::to_string(o.guard_size) +
+                                " bytes is out of range: accepted " + std::to_string(page) +
+                                " (one page) to " + std::to_string(kMaxGuardSize) + " bytes");
+  }
+  o.guard_size = (o.guard_size + page - 1) / page * page;
   return o;
 }
 
@@ -69,7 +75,7 @@ Core::Core(const Options& options)
     : options_(resolve_options(options)),
       fork_generation_(fork_generation_for_new_core()),
       trace_path_(resolve_trace_path(options_.trace)),
-      stacks_(options_.stack_size),
+      stacks_(options_.stack_size, options_.guard_size),
       idle_(options_.workers) {
   if (!trace_path_.empty()) {
     trace_file_.reset(std::fopen(trace_path_.c_str(), "w"));

@@ -15,10 +15,6 @@ namespace weft::detail {
 namespace {
 
 struct sigaction g_previous;  // written once, before our handler can run
-// The page size, read at install time: sysconf() is not async-signal-safe. Written once,
-// before sigaction() installs the handler that reads it (the kernel's delivery of a signal
-// after sigaction orders the two; any later thread sees it by its creation).
-std::uintptr_t g_page = 0;
 
 // Async-signal-safe output: no stdio, no allocation.
 void put(const char* s) noexcept {
@@ -58,14 +54,16 @@ void on_segv(int sig, siginfo_t* info, void* context) {
   const Stack* s = c ? c->stack : nullptr;
   const auto addr = reinterpret_cast<std::uintptr_t>(info->si_addr);
   const auto lo = s ? reinterpret_cast<std::uintptr_t>(s->lo) : 0;
-  if (s && s->guarded && addr < lo && addr >= lo - g_page) {
+  // Only plain reads of the faulting coroutine's Stack: no sysconf() (not
+  // async-signal-safe); the guard's extent was recorded when the stack was mapped.
+  if (s && s->guarded && addr < lo && addr >= lo - s->guard) {
     put("weft: coroutine ");
     put_number(c->active_id);
     put(" overflowed its ");
     put_number(s->size);
     put("-byte stack (fault at ");
     put_number(addr, 16);
-    put(" in the guard page below ");
+    put(" in the guard below ");
     put_number(lo, 16);
     put("); raise weft::Options::stack_size\n");
     signal(SIGABRT, SIG_DFL);
@@ -79,7 +77,6 @@ void on_segv(int sig, siginfo_t* info, void* context) {
 void install_overflow_handler() {
   static std::once_flag once;
   std::call_once(once, [] {
-    g_page = static_cast<std::uintptr_t>(sysconf(_SC_PAGESIZE));
     struct sigaction sa {};
     sa.sa_sigaction = &on_segv;
     sigemptyset(&sa.sa_mask);

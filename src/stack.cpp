@@ -104,8 +104,8 @@ bool Stack::canary_intact() const noexcept {
   return diff == 0;
 }
 
-StackAllocator::StackAllocator(std::size_t usable_size)
-    : size_(usable_size), page_(static_cast<std::size_t>(sysconf(_SC_PAGESIZE))) {}
+StackAllocator::StackAllocator(std::size_t usable_size, std::size_t guard_size)
+    : size_(usable_size), guard_(guard_size) {}
 
 StackAllocator::~StackAllocator() {
   for (auto [p, n] : mappings_) munmap(p, n);
@@ -143,7 +143,7 @@ void StackAllocator::release(Stack* s) noexcept {
 // stack, so MADV_DONTNEED may drop every page of an idle stack. Called with one unit of
 // the guard budget taken.
 Stack* StackAllocator::map_guarded(std::unique_ptr<Stack> d) {
-  const std::size_t bytes = size_ + page_;
+  const std::size_t bytes = size_ + guard_;
   unsigned char* base;
   try {
     base = static_cast<unsigned char*>(map_or_throw(bytes, size_));
@@ -151,15 +151,15 @@ Stack* StackAllocator::map_guarded(std::unique_ptr<Stack> d) {
     refund_guards(1);
     throw;
   }
-  if (mprotect(base, page_, PROT_NONE) != 0) {
+  if (mprotect(base, guard_, PROT_NONE) != 0) {
     const int err = errno;
     munmap(base, bytes);
     refund_guards(1);
-    throw_stack_error(err, "protect the guard page", size_);
+    throw_stack_error(err, "protect the guard", size_);
   }
   mappings_.emplace_back(base, bytes);  // reserved: cannot throw
   ++guarded_;
-  *d = Stack{base + page_, size_, true, nullptr, nullptr};
+  *d = Stack{base + guard_, size_, true, guard_, nullptr, nullptr};
   return descriptors_.emplace_back(std::move(d)).get();
 }
 
@@ -170,7 +170,7 @@ Stack* StackAllocator::carve_from_slab(std::unique_ptr<Stack> d) {
     mappings_.emplace_back(slab_next_, bytes);  // reserved: cannot throw
     slab_left_ = kSlabStacks;
   }
-  *d = Stack{slab_next_, size_, false, nullptr, nullptr};
+  *d = Stack{slab_next_, size_, false, 0, nullptr, nullptr};
   slab_next_ += size_;
   --slab_left_;
   return descriptors_.emplace_back(std::move(d)).get();

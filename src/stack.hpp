@@ -9,11 +9,13 @@
 // checked whenever the coroutine switches out. A million live coroutines thus cost ~16
 // thousand guarded mappings plus ~15 thousand slab mappings.
 //
-// The guard is a single page: a frame larger than a page can jump it and write below
-// it unseen unless the code is compiled with -fstack-clash-protection, which makes every
-// prologue probe each page it allocates, so the first probe below the stack faults in
-// the guard page and is reported (tests/overflow_test.cpp). GCC enables it only on
-// request (some distributions' GCC by default); clang supports it since 11.
+// The guard is Options::guard_size, one page by default: a frame larger than the guard
+// can jump it and write below it unseen unless the code is compiled with
+// -fstack-clash-protection, which makes every prologue probe each page it allocates, so
+// the first probe below the stack faults in the guard and is reported
+// (tests/overflow_test.cpp). GCC enables it only on request (some distributions' GCC by
+// default); clang supports it since 11. A larger guard_size catches frames up to its size
+// without the flag, at the cost of address space only.
 #pragma once
 
 #include <atomic>
@@ -29,7 +31,8 @@ struct Stack {
   unsigned char* lo;  // lowest usable byte
   std::size_t size;   // usable bytes; the context frames start just below lo + size
   bool guarded;
-  Stack* next;  // free-list link while pooled
+  std::size_t guard;  // bytes of PROT_NONE just below lo; 0 when unguarded
+  Stack* next;        // free-list link while pooled
   // ThreadSanitizer's fiber for whatever coroutine runs on this stack, created on first
   // use and kept while the stack stays in a worker's cache: creating one costs ~0.5 ms.
   // Destroyed when the stack leaves the cache (g++'s TSan allows ~8k live fibers).
@@ -51,7 +54,8 @@ long guard_budget_left() noexcept;
 // Owns every stack of one scheduler; thread-safe (a mutex, taken only on the slow path).
 class StackAllocator {
  public:
-  explicit StackAllocator(std::size_t usable_size);
+  // `guard_size`: bytes of each guarded stack's guard, whole pages.
+  StackAllocator(std::size_t usable_size, std::size_t guard_size);
   ~StackAllocator();
   StackAllocator(const StackAllocator&) = delete;
   StackAllocator& operator=(const StackAllocator&) = delete;
@@ -66,8 +70,8 @@ class StackAllocator {
   Stack* map_guarded(std::unique_ptr<Stack> d);
   Stack* carve_from_slab(std::unique_ptr<Stack> d);
 
-  const std::size_t size_;  // usable bytes, whole pages
-  const std::size_t page_;
+  const std::size_t size_;   // usable bytes, whole pages
+  const std::size_t guard_;  // guard bytes, whole pages
   mutable std::mutex mu_;
   Stack* free_ = nullptr;
   std::vector<std::pair<void*, std::size_t>> mappings_;

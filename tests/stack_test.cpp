@@ -121,6 +121,30 @@ TEST(StackDeathTest, OtherFaultsReachTheProgramsOwnHandler) {
   EXPECT_EXIT(fault_with_a_user_handler(), testing::ExitedWithCode(3), "user SIGSEGV handler ran");
 }
 
+// A 64 KiB local array, every page of it written from the lowest address up, on a
+// 32 KiB stack. This file is built without -fstack-clash-protection, so the first write
+// lands 32 KiB or more below the stack: past a one-page guard, inside a 128 KiB one.
+[[gnu::noinline]] int big_frame(int seed) {
+  unsigned char buf[64 * 1024];
+  for (std::size_t i = 0; i < sizeof buf; i += 512) buf[i] = static_cast<unsigned char>(seed + i);
+  asm volatile("" ::"r"(buf) : "memory");
+  return buf[static_cast<std::size_t>(seed) * 512 % sizeof buf];
+}
+
+volatile int g_seed = 3;  // opaque to the optimizer
+
+void big_frame_with_a_large_guard() {
+  weft::Scheduler sched({.workers = 1, .stack_size = 32 * 1024, .guard_size = 128 * 1024});
+  const int r = sched.run([] { return big_frame(g_seed); });
+  std::fprintf(stderr, "returned %d\n", r);
+}
+
+TEST(StackDeathTest, GuardSizeLargerThanTheFrameCatchesIt) {
+  GTEST_FLAG_SET(death_test_style, "threadsafe");
+  EXPECT_DEATH(big_frame_with_a_large_guard(),
+               "weft: coroutine [0-9]+ overflowed its 32768-byte stack");
+}
+
 // ---- the guard budget and the canary of unguarded stacks (StackAllocator, StackCache) ----
 
 using weft::detail::Stack;
@@ -145,14 +169,14 @@ std::size_t spend_guard_budget(StackAllocator& a) {
 TEST(StackAllocator, GuardBudgetIsRefundedWhenStacksAreUnmapped) {
   std::size_t budget = 0;
   {
-    StackAllocator first(page_size());
+    StackAllocator first(page_size(), page_size());
     budget = spend_guard_budget(first);
     ASSERT_GT(budget, 0u);
     ASSERT_LE(budget, 1'000'000u);
   }  // unmaps every stack of `first`
   // A later allocator gets the whole budget back: each of its first `budget` stacks is
   // guarded, and the one after is not.
-  StackAllocator second(page_size());
+  StackAllocator second(page_size(), page_size());
   for (std::size_t i = 0; i < budget; ++i) ASSERT_TRUE(second.allocate()->guarded) << "stack " << i;
   EXPECT_FALSE(second.allocate()->guarded);
 }
@@ -161,7 +185,7 @@ TEST(StackAllocator, GuardBudgetIsRefundedWhenStacksAreUnmapped) {
 // scheduler's overflow is still caught by its guard page and reported by name.
 void overflow_after_the_budget_was_spent_and_returned() {
   {
-    StackAllocator hog(page_size());
+    StackAllocator hog(page_size(), page_size());
     spend_guard_budget(hog);
   }
   overflow_a_coroutine_stack();
@@ -174,9 +198,9 @@ TEST(StackDeathTest, OverflowIsReportedAfterAnEarlierAllocatorReturnedTheBudget)
 }
 
 TEST(StackCanary, ZeroOnesPatternAndCopiedFillsAreAllDetected) {
-  StackAllocator hog(page_size());
+  StackAllocator hog(page_size(), page_size());
   spend_guard_budget(hog);  // kept alive: the stacks below are unguarded
-  StackAllocator alloc(16 * 1024);
+  StackAllocator alloc(16 * 1024, page_size());
   StackCache cache(alloc);
   Stack* s = cache.get();
   Stack* neighbour = cache.get();
@@ -209,9 +233,9 @@ TEST(StackCanary, ZeroOnesPatternAndCopiedFillsAreAllDetected) {
 }
 
 TEST(StackCanary, IsRewrittenAfterThePagesWereGivenBack) {
-  StackAllocator hog(page_size());
+  StackAllocator hog(page_size(), page_size());
   spend_guard_budget(hog);
-  StackAllocator alloc(16 * 1024);
+  StackAllocator alloc(16 * 1024, page_size());
   StackCache cache(alloc);
   std::vector<Stack*> taken;
   for (std::size_t i = 0; i < StackCache::kHot + 8; ++i) taken.push_back(cache.get());
@@ -229,7 +253,7 @@ TEST(StackCanary, IsRewrittenAfterThePagesWereGivenBack) {
 // A coroutine on an unguarded stack zeroes the low end of its own stack (what an
 // overflow into a zero-filled frame does): weft reports it at its next switch.
 void zero_the_low_end_of_an_unguarded_stack() {
-  StackAllocator hog(page_size());
+  StackAllocator hog(page_size(), page_size());
   spend_guard_budget(hog);
   weft::Scheduler sched({.workers = 1, .stack_size = 64 * 1024});
   const int r = sched.run([] {
@@ -279,7 +303,7 @@ void map_a_stack_under_rlimit_as() {
   capped.rlim_cur = in_use + (std::size_t{64} << 20);
   if (setrlimit(RLIMIT_AS, &capped) != 0) std::_Exit(3);
   const long budget = weft::detail::guard_budget_left();
-  StackAllocator alloc(std::size_t{1} << 30);
+  StackAllocator alloc(std::size_t{1} << 30, page_size());
   bool threw = false;
   try {
     alloc.allocate();
@@ -292,7 +316,7 @@ void map_a_stack_under_rlimit_as() {
   if (alloc.mapped() != 0) std::_Exit(6);
   if (weft::detail::guard_budget_left() != budget) std::_Exit(8);  // refunded
   setrlimit(RLIMIT_AS, &old);
-  StackAllocator small(page_size());
+  StackAllocator small(page_size(), page_size());
   if (!small.allocate()->guarded) std::_Exit(7);
   std::exit(0);
 }
