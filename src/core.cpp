@@ -66,6 +66,15 @@ bool core_forked_away(const Core* c) noexcept {
   return c->fork_generation_ != g_fork_generation.load(std::memory_order_relaxed);
 }
 
+void refuse_if_forked_away(const Core* c) {
+  if (core_forked_away(c)) {
+    throw std::logic_error(
+        "weft: this scheduler was created before fork(); it cannot run anything in the "
+        "child process, where its worker threads do not exist (use a new Scheduler, or "
+        "weft::spawn: the child's default scheduler is a fresh one)");
+  }
+}
+
 void abandon_forked_core(Core* c) {
   static auto* abandoned = new std::vector<Core*>;  // never freed: keeps them reachable
   abandoned->push_back(c);
@@ -138,12 +147,7 @@ void Core::shutdown() {
 }
 
 void Core::submit_external(Coroutine* c) {
-  if (core_forked_away(this)) {
-    throw std::logic_error(
-        "weft: this scheduler was created before fork(); it cannot run anything in the "
-        "child process, where its worker threads do not exist (use a new Scheduler, or "
-        "weft::spawn: the child's default scheduler is a fresh one)");
-  }
+  refuse_if_forked_away(this);
   ExternalCall call(*this);
   if (stopping_.load(std::memory_order_seq_cst)) {
     throw std::logic_error("weft: spawn refused: the scheduler is shutting down");

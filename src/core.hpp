@@ -37,6 +37,8 @@ std::uint64_t take_ids(std::uint64_t count) noexcept;
 // were not copied) and says so: true for such a Core. detail::wait checks it before
 // joining, submit_external before accepting a spawn.
 bool core_forked_away(const Core* c) noexcept;
+// Throws the std::logic_error that says so when core_forked_away(c).
+void refuse_if_forked_away(const Core* c);
 // A forked-away Core cannot be shut down or destroyed in the child (there are no
 // threads to join): it is parked here for good, reachable, so LeakSanitizer stays quiet.
 void abandon_forked_core(Core* c);

@@ -91,6 +91,10 @@ long guard_budget_left() noexcept {
   return guard_budget().load(std::memory_order_relaxed);
 }
 
+void set_guard_budget(long stacks) noexcept {
+  guard_budget().store(stacks, std::memory_order_relaxed);
+}
+
 void Stack::write_canary() noexcept {
   auto* w = reinterpret_cast<std::uint64_t*>(lo);
   for (std::size_t i = 0; i < kCanaryWords; ++i) w[i] = canary_word(lo, i);

@@ -48,8 +48,10 @@ struct Stack {
   bool canary_intact() const noexcept;
 };
 
-// Guarded stacks the whole process may still map (tests read it).
+// Guarded stacks the whole process may still map. For tests: reading it, and setting it
+// (low, so that the unguarded path is reached without mapping thousands of stacks).
 long guard_budget_left() noexcept;
+void set_guard_budget(long stacks) noexcept;
 
 // Owns every stack of one scheduler; thread-safe (a mutex, taken only on the slow path).
 class StackAllocator {

@@ -16,14 +16,6 @@
 #include "test_util.hpp"
 #include "weft/weft.hpp"
 
-#ifdef WEFT_TEST_TSAN
-// TSan refuses to start threads in the child of a multi-threaded process unless told it
-// may (the child's fresh default scheduler starts workers).
-extern "C" const char* __tsan_default_options() {
-  return "die_after_fork=0";
-}
-#endif
-
 namespace {
 
 using namespace std::chrono_literals;
@@ -39,13 +31,18 @@ int child_checks(std::unique_ptr<weft::Scheduler>& old) {
     if (!std::strstr(e.what(), "before fork()")) failed |= 2;
     std::fprintf(stderr, "child: %s\n", e.what());
   }
-  try {
-    if (weft::spawn([] { return 42; }).join() != 42) failed |= 4;
-    weft::Scheduler fresh({.workers = 2});
-    if (fresh.run([] { return 43; }) != 43) failed |= 8;
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "child: %s\n", e.what());
-    failed |= 16;
+  // ThreadSanitizer cannot start threads in the child of a multi-threaded process (its
+  // thread registry keeps the parent's threads: "dup thread with used id", exit 66), so
+  // under TSan the child checks only what needs no new thread.
+  if (!weft_test::kUnderTsan) {
+    try {
+      if (weft::spawn([] { return 42; }).join() != 42) failed |= 4;
+      weft::Scheduler fresh({.workers = 2});
+      if (fresh.run([] { return 43; }) != 43) failed |= 8;
+    } catch (const std::exception& e) {
+      std::fprintf(stderr, "child: %s\n", e.what());
+      failed |= 16;
+    }
   }
   old.reset();  // must return: the old scheduler's threads do not exist here
   return failed;
