@@ -128,13 +128,23 @@ Stack* StackAllocator::allocate() {
     return s;
   }
   // Everything that can throw bad_alloc first: past here only mmap and mprotect can
-  // fail, and each undoes its own step (budget refunded, mapping unmapped).
+  // fail, and each undoes its own step (budget refunded, mapping unmapped). The new
+  // descriptor goes straight into the table, so it is never held only by this frame
+  // (in a fork()ed child this thread is gone, and LeakSanitizer would see a leak).
   mappings_.reserve(mappings_.size() + 1);
-  descriptors_.reserve(descriptors_.size() + 1);
-  auto d = std::make_unique<Stack>();
-  Stack* s = take_guard() ? map_guarded(std::move(d)) : carve_from_slab(std::move(d));
+  Stack& d = *descriptors_.emplace_back(std::make_unique<Stack>());
+  try {
+    if (take_guard()) {
+      map_guarded(d);
+    } else {
+      carve_from_slab(d);
+    }
+  } catch (...) {
+    descriptors_.pop_back();
+    throw;
+  }
   ++mapped_;
-  return s;
+  return &d;
 }
 
 void StackAllocator::release(Stack* s) noexcept {
@@ -146,7 +156,7 @@ void StackAllocator::release(Stack* s) noexcept {
 // The Stack descriptors live in a side table (operator new) rather than inside the
 // stack, so MADV_DONTNEED may drop every page of an idle stack. Called with one unit of
 // the guard budget taken.
-Stack* StackAllocator::map_guarded(std::unique_ptr<Stack> d) {
+void StackAllocator::map_guarded(Stack& d) {
   const std::size_t bytes = size_ + guard_;
   unsigned char* base;
   try {
@@ -163,21 +173,19 @@ Stack* StackAllocator::map_guarded(std::unique_ptr<Stack> d) {
   }
   mappings_.emplace_back(base, bytes);  // reserved: cannot throw
   ++guarded_;
-  *d = Stack{base + guard_, size_, true, guard_, nullptr, nullptr};
-  return descriptors_.emplace_back(std::move(d)).get();
+  d = Stack{base + guard_, size_, true, guard_, nullptr, nullptr};
 }
 
-Stack* StackAllocator::carve_from_slab(std::unique_ptr<Stack> d) {
+void StackAllocator::carve_from_slab(Stack& d) {
   if (slab_left_ == 0) {
     const std::size_t bytes = size_ * kSlabStacks;
     slab_next_ = static_cast<unsigned char*>(map_or_throw(bytes, size_));
     mappings_.emplace_back(slab_next_, bytes);  // reserved: cannot throw
     slab_left_ = kSlabStacks;
   }
-  *d = Stack{slab_next_, size_, false, 0, nullptr, nullptr};
+  d = Stack{slab_next_, size_, false, 0, nullptr, nullptr};
   slab_next_ += size_;
   --slab_left_;
-  return descriptors_.emplace_back(std::move(d)).get();
 }
 
 namespace {

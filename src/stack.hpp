@@ -69,8 +69,9 @@ class StackAllocator {
   std::size_t mapped() const;       // stacks mapped so far
 
  private:
-  Stack* map_guarded(std::unique_ptr<Stack> d);
-  Stack* carve_from_slab(std::unique_ptr<Stack> d);
+  // Map `d`'s stack; on failure throw with nothing mapped and the budget refunded.
+  void map_guarded(Stack& d);
+  void carve_from_slab(Stack& d);
 
   const std::size_t size_;   // usable bytes, whole pages
   const std::size_t guard_;  // guard bytes, whole pages
