@@ -2,7 +2,7 @@
 //
 // vm.max_map_count (65530 by default) caps the mappings of a process, and a guard page
 // splits a mapping in two, so one guarded mapping per stack stops near 32k stacks. weft
-// therefore guards stacks (PROT_NONE page below, overflow faults) up to a budget of a
+// therefore guards stacks (PROT_NONE guard below, overflow faults) up to a budget of a
 // quarter of max_map_count for the whole process, refunded as stacks are unmapped, and
 // past it carves stacks from unguarded slabs of kSlabStacks stacks each (one mapping per
 // slab), whose overflow is caught after the fact by a canary at the stack's low end,
@@ -43,7 +43,7 @@ struct Stack {
   // process secret and the stack's address, which no zero, constant or pattern fill (nor
   // another stack's canary) reproduces. Written whenever the stack is handed out (after
   // MADV_DONTNEED the page reads as zero again), so it costs one resident page at the low
-  // end of every live unguarded stack. Guarded stacks have the guard page instead.
+  // end of every live unguarded stack. Guarded stacks have the guard instead.
   void write_canary() noexcept;
   bool canary_intact() const noexcept;
 };
