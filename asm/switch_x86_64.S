@@ -10,6 +10,21 @@
  *
  * MXCSR and the x87 control word are callee-saved per the ABI ("control bits"), so a
  * coroutine that changes the rounding mode keeps it private (NtyCo and marl skip these).
+ *
+ * Control-flow enforcement (CET). The linker ANDs the x86 feature bits of every object,
+ * so an object without a GNU property note turns IBT and shadow stacks off for the whole
+ * program. This file claims IBT only:
+ *  - IBT: every indirect-branch target here starts with endbr64 (weft_switch may be
+ *    reached through the PLT or a pointer; weft_trampoline through the jmp below). The
+ *    jmp that resumes a context lands on a return address in compiled code, which has
+ *    no endbr64, so it is a `notrack` jmp: it transfers to a saved return address, as a
+ *    ret would, which IBT never checks either. GCC relies on notrack the same way for
+ *    its switch jump tables, so every IBT-enabled runtime honours it.
+ *  - SHSTK is NOT claimed: a switch moves rsp to another stack and leaves by jmp, while
+ *    the shadow stack stays the old one; the call into weft_switch pushes a shadow entry
+ *    that is never popped, and the first ret of a resumed coroutine would fault (#CP).
+ *    Honouring it needs a shadow stack per context and switching SSP here
+ *    (rstorssp/saveprevssp); until then, claiming it would be a lie that crashes.
  */
         .text
 
@@ -22,6 +37,7 @@
         .p2align 4
 weft_switch:
         .cfi_startproc
+        endbr64
         pushq   %rbp
         .cfi_adjust_cfa_offset 8
         .cfi_rel_offset %rbp, 0
@@ -76,11 +92,12 @@ weft_switch:
         /* pop + indirect jmp rather than ret: the return-stack predictor always guesses a
          * context switch's return wrong (it predicts the caller of this call), while the
          * branch target buffer learns the target of this jmp. Measured here: ~20 ns saved
-         * per switch. r8 is caller-saved, so free to clobber. */
+         * per switch. r8 is caller-saved, so free to clobber. notrack: the target is a
+         * return address, not an endbr64 (see the CET note above). */
         popq    %r8
         .cfi_adjust_cfa_offset -8
         .cfi_register %rip, %r8
-        jmpq    *%r8
+        notrack jmpq *%r8
         .cfi_endproc
         .size   weft_switch, .-weft_switch
 
@@ -94,6 +111,7 @@ weft_switch:
 weft_trampoline:
         .cfi_startproc
         .cfi_undefined %rip     /* outermost frame: unwinders stop here */
+        endbr64
         movq    %rax, %rdi
         xorl    %ebp, %ebp
         callq   *%r12
@@ -102,3 +120,16 @@ weft_trampoline:
         .size   weft_trampoline, .-weft_trampoline
 
         .section .note.GNU-stack,"",@progbits
+
+/* GNU property note: GNU_PROPERTY_X86_FEATURE_1_AND = IBT (bit 0) only; see the CET note
+ * at the top for why not SHSTK (bit 1). */
+        .section .note.gnu.property,"a"
+        .p2align 3
+        .long   4               /* name size: "GNU\0" */
+        .long   16              /* descriptor size: type, size, data, padding */
+        .long   5               /* NT_GNU_PROPERTY_TYPE_0 */
+        .asciz  "GNU"
+        .long   0xc0000002      /* GNU_PROPERTY_X86_FEATURE_1_AND */
+        .long   4               /* data size */
+        .long   0x1             /* GNU_PROPERTY_X86_FEATURE_1_IBT */
+        .p2align 3

@@ -1,5 +1,6 @@
 #include "core.hpp"
 
+#include <pthread.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -28,6 +29,12 @@ Options resolve_options(Options o) {
                                 " (one page) to " + std::to_string(kMaxStackSize) + " bytes");
   }
   o.stack_size = (o.stack_size + page - 1) / page * page;
+  if (o.guard_size < page || o.guard_size > kMaxGuardSize) {
+    throw std::invalid_argument("weft::Options::guard_size = " + std::to_string(o.guard_size) +
+                                " bytes is out of range: accepted " + std::to_string(page) +
+                                " (one page) to " + std::to_string(kMaxGuardSize) + " bytes");
+  }
+  o.guard_size = (o.guard_size + page - 1) / page * page;
   return o;
 }
 
@@ -39,12 +46,45 @@ std::uint64_t take_ids(std::uint64_t count) noexcept {
 namespace {
 // Events kept per worker: 8M in all (256 MiB at most), whatever the worker count.
 constexpr std::size_t kTraceEventsTotal = std::size_t{1} << 23;
+
+// Bumped in every fork()ed child (pthread_atfork), so a Core from before the fork sees a
+// newer generation than its own. Relaxed: it changes only in the child's only thread,
+// before any thread of the child that reads it exists (thread creation orders the two).
+std::atomic<std::uint64_t> g_fork_generation{0};
+
+std::uint64_t fork_generation_for_new_core() {
+  static const int registered = pthread_atfork(
+      nullptr, nullptr, [] { g_fork_generation.fetch_add(1, std::memory_order_relaxed); });
+  if (registered != 0) {
+    throw std::system_error(registered, std::generic_category(), "weft: pthread_atfork");
+  }
+  return g_fork_generation.load(std::memory_order_relaxed);
+}
 }  // namespace
+
+bool core_forked_away(const Core* c) noexcept {
+  return c->fork_generation_ != g_fork_generation.load(std::memory_order_relaxed);
+}
+
+void refuse_if_forked_away(const Core* c) {
+  if (core_forked_away(c)) {
+    throw std::logic_error(
+        "weft: this scheduler was created before fork(); it cannot run anything in the "
+        "child process, where its worker threads do not exist (use a new Scheduler, or "
+        "weft::spawn: the child's default scheduler is a fresh one)");
+  }
+}
+
+void abandon_forked_core(Core* c) {
+  static auto* abandoned = new std::vector<Core*>;  // never freed: keeps them reachable
+  abandoned->push_back(c);
+}
 
 Core::Core(const Options& options)
     : options_(resolve_options(options)),
+      fork_generation_(fork_generation_for_new_core()),
       trace_path_(resolve_trace_path(options_.trace)),
-      stacks_(options_.stack_size),
+      stacks_(options_.stack_size, options_.guard_size),
       idle_(options_.workers) {
   if (!trace_path_.empty()) {
     trace_file_.reset(std::fopen(trace_path_.c_str(), "w"));
@@ -122,6 +162,7 @@ void Core::shutdown() {
 }
 
 void Core::submit_external(Coroutine* c) {
+  refuse_if_forked_away(this);
   ExternalCall call(*this);
   if (stopping_.load(std::memory_order_seq_cst)) {
     throw std::logic_error("weft: spawn refused: the scheduler is shutting down");

@@ -33,6 +33,16 @@ Options resolve_options(Options o);
 // Process-wide coroutine ids; workers take them in blocks to avoid a shared counter.
 std::uint64_t take_ids(std::uint64_t count) noexcept;
 
+// fork(): in the child, every Core created before the fork is dead (its worker threads
+// were not copied) and says so: true for such a Core. detail::wait checks it before
+// joining, submit_external before accepting a spawn.
+bool core_forked_away(const Core* c) noexcept;
+// Throws the std::logic_error that says so when core_forked_away(c).
+void refuse_if_forked_away(const Core* c);
+// A forked-away Core cannot be shut down or destroyed in the child (there are no
+// threads to join): it is parked here for good, reachable, so LeakSanitizer stays quiet.
+void abandon_forked_core(Core* c);
+
 class Core {
  public:
   explicit Core(const Options& options);
@@ -57,8 +67,8 @@ class Core {
   std::int64_t earliest_planned_wake() const noexcept;
   bool exiting() const noexcept { return exiting_.load(std::memory_order_acquire); }
 
-  // A spawn from a thread that is not one of this scheduler's workers.
-  // Throws std::logic_error once the scheduler is shutting down.
+  // A spawn from a thread that is not one of this scheduler's workers. Throws
+  // std::logic_error once the scheduler is shutting down, or in a fork()ed child.
   void submit_external(Coroutine* c);
   // A coroutine of this scheduler made runnable by a thread that is not its worker.
   void wake_external(Coroutine* c);
@@ -71,6 +81,8 @@ class Core {
   Stats stats() const;
 
  private:
+  friend bool core_forked_away(const Core* c) noexcept;
+
   void write_trace() noexcept;
 
   std::uint64_t live() const noexcept;
@@ -91,6 +103,8 @@ class Core {
   };
 
   const Options options_;
+  // The process's fork generation when this Core was made (see core_forked_away()).
+  const std::uint64_t fork_generation_;
   // Opened at construction (a bad path fails early), written once the workers are joined.
   std::string trace_path_;
   std::unique_ptr<std::FILE, FileCloser> trace_file_;

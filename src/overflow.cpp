@@ -54,15 +54,16 @@ void on_segv(int sig, siginfo_t* info, void* context) {
   const Stack* s = c ? c->stack : nullptr;
   const auto addr = reinterpret_cast<std::uintptr_t>(info->si_addr);
   const auto lo = s ? reinterpret_cast<std::uintptr_t>(s->lo) : 0;
-  const auto page = static_cast<std::uintptr_t>(sysconf(_SC_PAGESIZE));
-  if (s && s->guarded && addr < lo && addr >= lo - page) {
+  // Only plain reads of the faulting coroutine's Stack: no sysconf() (not
+  // async-signal-safe); the guard's extent was recorded when the stack was mapped.
+  if (s && s->guarded && addr < lo && addr >= lo - s->guard) {
     put("weft: coroutine ");
     put_number(c->active_id);
     put(" overflowed its ");
     put_number(s->size);
     put("-byte stack (fault at ");
     put_number(addr, 16);
-    put(" in the guard page below ");
+    put(" in the guard below ");
     put_number(lo, 16);
     put("); raise weft::Options::stack_size\n");
     signal(SIGABRT, SIG_DFL);

@@ -1,6 +1,13 @@
-// Stack-overflow diagnostics: a SIGSEGV in the guard page below a coroutine's stack is
+// Stack-overflow diagnostics: a SIGSEGV in the guard below a coroutine's stack is
 // reported as such ("weft: coroutine N overflowed its S-byte stack") and aborts; any
-// other SIGSEGV goes to the handler that was installed before weft's.
+// other SIGSEGV goes to the handler that was installed before weft's. (An overflow of an
+// unguarded stack is reported by the worker when the canary check fails; see stack.hpp.)
+//
+// The guard is Options::guard_size, one page by default. A frame larger than the guard
+// can skip it, and its first write then lands below it, in whatever is mapped there,
+// unseen: build code that runs in coroutines with -fstack-clash-protection, which probes
+// every page a prologue allocates so that the first probe faults in the guard and is
+// reported here, or raise guard_size above the largest frame.
 #pragma once
 
 #include <cstddef>

@@ -39,9 +39,13 @@
 
 namespace weft::detail {
 
-// A full (StoreLoad) barrier. ThreadSanitizer does not model stand-alone fences (and
-// g++ warns about them under -fsanitize=thread), so it gets a seq_cst RMW instead,
-// which it does understand and which is an equally full barrier on x86.
+// A full (StoreLoad) barrier. g++ warns about stand-alone fences under
+// -fsanitize=thread, which does not model them, so TSan builds get a seq_cst RMW on a
+// local dummy instead: a locked instruction, so an equally full barrier in the hardware
+// on x86, which keeps the generated code's ordering. TSan does not see it as one either:
+// an RMW on an object no other thread touches synchronizes with nothing in its model.
+// So TSan cannot check a protocol that relies on this fence; it still checks that the
+// accesses around it are atomic.
 inline void full_fence() noexcept {
 #if WEFT_TSAN
   std::atomic<int> dummy{0};

@@ -10,6 +10,12 @@ namespace weft {
 Scheduler::Scheduler(Options options) : core_(std::make_unique<detail::Core>(options)) {}
 
 Scheduler::~Scheduler() {
+  if (detail::core_forked_away(core_.get())) {
+    // In a fork()ed child: the workers to join do not exist here, and what they own may
+    // be in any state. Leak it deliberately (kept reachable) rather than touch it.
+    detail::abandon_forked_core(core_.release());
+    return;
+  }
   if (detail::current_core() == core_.get()) {
     // Waiting for every coroutine from inside one of them can never finish.
     std::fputs("weft: a Scheduler was destroyed from one of its own coroutines\n", stderr);

@@ -45,6 +45,22 @@ TEST(Options, RejectsBadStackSize) {
   expect_rejected({.workers = 1, .stack_size = ~std::size_t{0}}, "stack_size");
 }
 
+TEST(Options, RejectsBadGuardSize) {
+  expect_rejected({.workers = 1, .guard_size = 0}, "guard_size");
+  expect_rejected({.workers = 1, .guard_size = 4095}, "guard_size");
+  expect_rejected({.workers = 1, .guard_size = weft::kMaxGuardSize + 1}, "guard_size");
+  expect_rejected({.workers = 1, .guard_size = ~std::size_t{0}}, "guard_size");
+}
+
+TEST(Options, GuardSizeIsRoundedToWholePages) {
+  weft::Scheduler sched({.workers = 1, .guard_size = 4097});
+  EXPECT_EQ(sched.options().guard_size, 8192u);
+  EXPECT_EQ(sched.run([] { return 4; }), 4);
+  weft::Scheduler largest({.workers = 1, .guard_size = weft::kMaxGuardSize});
+  EXPECT_EQ(largest.options().guard_size, weft::kMaxGuardSize);
+  EXPECT_EQ(largest.run([] { return 5; }), 5);
+}
+
 TEST(Options, MessageStatesTheAcceptedRange) {
   try {
     weft::Scheduler s({.workers = weft::kMaxWorkers + 1});
@@ -68,6 +84,7 @@ TEST(Options, DefaultConstructedOptions) {
   weft::Scheduler sched;
   EXPECT_GE(sched.workers(), 1u);
   EXPECT_EQ(sched.options().stack_size, 64u * 1024u);
+  EXPECT_EQ(sched.options().guard_size, 4096u);
   EXPECT_FALSE(sched.options().pin_workers);
   EXPECT_EQ(sched.run([] { return 7; }), 7);
 }

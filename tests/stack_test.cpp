@@ -1,19 +1,27 @@
 // Coroutine stacks: the usable size is really usable, an overflow faults (guard page)
 // instead of silently corrupting a neighbour, and stacks are recycled cleanly; weft's
 // SIGSEGV handler passes every other fault on to a handler the program had installed.
+#include "stack.hpp"
+
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <atomic>
 #include <cstdint>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
+#include <fstream>
+#include <string>
+#include <system_error>
 #include <vector>
 
 #include "test_util.hpp"
 #include "weft/weft.hpp"
+#include "worker.hpp"
 
 namespace {
 
@@ -111,6 +119,216 @@ void fault_with_a_user_handler() {
 TEST(StackDeathTest, OtherFaultsReachTheProgramsOwnHandler) {
   GTEST_FLAG_SET(death_test_style, "threadsafe");
   EXPECT_EXIT(fault_with_a_user_handler(), testing::ExitedWithCode(3), "user SIGSEGV handler ran");
+}
+
+// A 64 KiB local array, every page of it written from the lowest address up, on a
+// 32 KiB stack. This file is built without -fstack-clash-protection, so the first write
+// lands 32 KiB or more below the stack: past a one-page guard, inside a 128 KiB one.
+[[gnu::noinline]] int big_frame(int seed) {
+  unsigned char buf[64 * 1024];
+  for (std::size_t i = 0; i < sizeof buf; i += 512) buf[i] = static_cast<unsigned char>(seed + i);
+  asm volatile("" ::"r"(buf) : "memory");
+  return buf[static_cast<std::size_t>(seed) * 512 % sizeof buf];
+}
+
+volatile int g_seed = 3;  // opaque to the optimizer
+
+void big_frame_with_a_large_guard() {
+  weft::Scheduler sched({.workers = 1, .stack_size = 32 * 1024, .guard_size = 128 * 1024});
+  const int r = sched.run([] { return big_frame(g_seed); });
+  std::fprintf(stderr, "returned %d\n", r);
+}
+
+TEST(StackDeathTest, GuardSizeLargerThanTheFrameCatchesIt) {
+  GTEST_FLAG_SET(death_test_style, "threadsafe");
+  EXPECT_DEATH(big_frame_with_a_large_guard(),
+               "weft: coroutine [0-9]+ overflowed its 32768-byte stack");
+}
+
+// ---- the guard budget and the canary of unguarded stacks (StackAllocator, StackCache) ----
+
+using weft::detail::Stack;
+using weft::detail::StackAllocator;
+using weft::detail::StackCache;
+
+std::size_t page_size() {
+  return static_cast<std::size_t>(sysconf(_SC_PAGESIZE));
+}
+
+// Allocates one-page stacks from `a` until one comes back unguarded: the process's guard
+// budget is spent. Returns how many guarded stacks it took (bounded: the budget is a
+// quarter of vm.max_map_count, halved). Sanitizers intercept every mmap and make the
+// ~8k of the real budget take tens of seconds: there the budget is lowered first (the
+// accounting under test is the same).
+std::size_t spend_guard_budget(StackAllocator& a) {
+  if (weft_test::kUnderSanitizer && weft::detail::guard_budget_left() > 256) {
+    weft::detail::set_guard_budget(256);
+  }
+  std::size_t guarded = 0;
+  while (a.allocate()->guarded) {
+    if (++guarded > 1'000'000) break;
+  }
+  return guarded;
+}
+
+TEST(StackAllocator, GuardBudgetIsRefundedWhenStacksAreUnmapped) {
+  std::size_t budget = 0;
+  {
+    StackAllocator first(page_size(), page_size());
+    budget = spend_guard_budget(first);
+    ASSERT_GT(budget, 0u);
+    ASSERT_LE(budget, 1'000'000u);
+  }  // unmaps every stack of `first`
+  // A later allocator gets the whole budget back: each of its first `budget` stacks is
+  // guarded, and the one after is not.
+  StackAllocator second(page_size(), page_size());
+  for (std::size_t i = 0; i < budget; ++i) ASSERT_TRUE(second.allocate()->guarded) << "stack " << i;
+  EXPECT_FALSE(second.allocate()->guarded);
+}
+
+// After an earlier scheduler-sized allocator spent the budget and went away, a new
+// scheduler's overflow is still caught by its guard page and reported by name.
+void overflow_after_the_budget_was_spent_and_returned() {
+  {
+    StackAllocator hog(page_size(), page_size());
+    spend_guard_budget(hog);
+  }
+  overflow_a_coroutine_stack();
+}
+
+TEST(StackDeathTest, OverflowIsReportedAfterAnEarlierAllocatorReturnedTheBudget) {
+  GTEST_FLAG_SET(death_test_style, "threadsafe");
+  EXPECT_DEATH(overflow_after_the_budget_was_spent_and_returned(),
+               "weft: coroutine [0-9]+ overflowed its 16384-byte stack");
+}
+
+TEST(StackCanary, ZeroOnesPatternAndCopiedFillsAreAllDetected) {
+  StackAllocator hog(page_size(), page_size());
+  spend_guard_budget(hog);  // kept alive: the stacks below are unguarded
+  StackAllocator alloc(16 * 1024, page_size());
+  StackCache cache(alloc);
+  Stack* s = cache.get();
+  Stack* neighbour = cache.get();
+  ASSERT_FALSE(s->guarded);
+  ASSERT_FALSE(neighbour->guarded);
+  EXPECT_TRUE(s->canary_intact());
+  EXPECT_TRUE(neighbour->canary_intact());
+
+  auto detected = [&](auto&& fill) {
+    fill(s->lo, std::size_t{256});
+    const bool caught = !s->canary_intact();
+    cache.put(s);
+    s = cache.get();  // the same stack again, its canary rewritten
+    EXPECT_TRUE(s->canary_intact());
+    return caught;
+  };
+  EXPECT_TRUE(detected([](unsigned char* p, std::size_t n) { std::memset(p, 0, n); }));
+  EXPECT_TRUE(detected([](unsigned char* p, std::size_t n) { std::memset(p, 0xFF, n); }));
+  EXPECT_TRUE(detected([](unsigned char* p, std::size_t n) { std::memset(p, 0xA5, n); }));
+  EXPECT_TRUE(detected([](unsigned char* p, std::size_t n) {
+    for (std::size_t i = 0; i + 8 <= n; i += 8) {
+      const std::uint64_t w = 0x0123456789ABCDEFull;
+      std::memcpy(p + i, &w, 8);
+    }
+  }));
+  // Another stack's canary is no good here either (the value depends on the address).
+  EXPECT_TRUE(detected([&](unsigned char* p, std::size_t n) { std::memcpy(p, neighbour->lo, n); }));
+  cache.put(neighbour);
+  cache.put(s);
+}
+
+TEST(StackCanary, IsRewrittenAfterThePagesWereGivenBack) {
+  StackAllocator hog(page_size(), page_size());
+  spend_guard_budget(hog);
+  StackAllocator alloc(16 * 1024, page_size());
+  StackCache cache(alloc);
+  std::vector<Stack*> taken;
+  for (std::size_t i = 0; i < StackCache::kHot + 8; ++i) taken.push_back(cache.get());
+  for (Stack* s : taken) cache.put(s);
+  cache.trim();  // MADV_DONTNEED: the pages beyond the hot set read as zero again
+  taken.clear();
+  for (std::size_t i = 0; i < StackCache::kHot + 8; ++i) {
+    taken.push_back(cache.get());
+    ASSERT_FALSE(taken.back()->guarded);
+    EXPECT_TRUE(taken.back()->canary_intact()) << "stack " << i;
+  }
+  for (Stack* s : taken) cache.put(s);
+}
+
+// A coroutine on an unguarded stack zeroes the low end of its own stack (what an
+// overflow into a zero-filled frame does): weft reports it at its next switch.
+void zero_the_low_end_of_an_unguarded_stack() {
+  StackAllocator hog(page_size(), page_size());
+  spend_guard_budget(hog);
+  weft::Scheduler sched({.workers = 1, .stack_size = 64 * 1024});
+  const int r = sched.run([] {
+    const Stack* s = weft::detail::current_worker()->current()->stack;
+    if (s->guarded) return -1;
+    std::memset(s->lo, 0, 256);
+    weft::yield();
+    return 1;
+  });
+  std::fprintf(stderr, "returned %d\n", r);
+}
+
+TEST(StackDeathTest, ZeroFillOverflowOfAnUnguardedStackIsReported) {
+  GTEST_FLAG_SET(death_test_style, "threadsafe");
+  EXPECT_DEATH(zero_the_low_end_of_an_unguarded_stack(),
+               "weft: coroutine [0-9]+ overflowed its 65536-byte stack");
+}
+
+// ---- a failed mapping leaves nothing behind and says which stack size failed ----
+
+std::size_t vm_size_bytes() {
+  std::ifstream in("/proc/self/status");
+  std::string key;
+  while (in >> key) {
+    if (key == "VmSize:") {
+      std::size_t kib = 0;
+      in >> kib;
+      return kib * 1024;
+    }
+    in.ignore(1 << 20, '\n');
+  }
+  return 0;
+}
+
+// In a child process: with the address space capped a little above what is in use, a
+// 1 GiB stack cannot be mapped. The allocator throws std::system_error naming the size,
+// maps nothing, refunds the guard budget, and serves smaller stacks once the cap is lifted.
+void map_a_stack_under_rlimit_as() {
+  const std::size_t in_use = vm_size_bytes();
+  if (in_use == 0) {
+    std::fputs("cannot read VmSize\n", stderr);
+    std::_Exit(2);
+  }
+  rlimit old{};
+  getrlimit(RLIMIT_AS, &old);
+  rlimit capped = old;
+  capped.rlim_cur = in_use + (std::size_t{64} << 20);
+  if (setrlimit(RLIMIT_AS, &capped) != 0) std::_Exit(3);
+  const long budget = weft::detail::guard_budget_left();
+  StackAllocator alloc(std::size_t{1} << 30, page_size());
+  bool threw = false;
+  try {
+    alloc.allocate();
+  } catch (const std::system_error& e) {
+    threw = true;
+    std::fprintf(stderr, "caught: %s\n", e.what());
+    if (!std::strstr(e.what(), "1073741824")) std::_Exit(4);
+  }
+  if (!threw) std::_Exit(5);
+  if (alloc.mapped() != 0) std::_Exit(6);
+  if (weft::detail::guard_budget_left() != budget) std::_Exit(8);  // refunded
+  setrlimit(RLIMIT_AS, &old);
+  StackAllocator small(page_size(), page_size());
+  if (!small.allocate()->guarded) std::_Exit(7);
+  std::exit(0);
+}
+
+TEST(StackDeathTest, FailedMappingThrowsNamingTheSizeAndLeavesNoHalfState) {
+  GTEST_FLAG_SET(death_test_style, "threadsafe");
+  EXPECT_EXIT(map_a_stack_under_rlimit_as(), testing::ExitedWithCode(0), "caught: .*1073741824");
 }
 
 }  // namespace

@@ -10,12 +10,24 @@
 
 namespace weft {
 
+// fork(): a child process has only the thread that forked, none of any scheduler's
+// workers. In the child, every Scheduler created before the fork is unusable and says so:
+// spawn() and joining one of its Tasks throw std::logic_error ("weft: this scheduler was
+// created before fork(); ..."), and its destructor returns at once, leaking the old
+// scheduler's memory on purpose (its threads cannot be joined). The child's default
+// scheduler (weft::spawn from a plain thread) is a fresh one, and new Schedulers work.
+// The parent is unaffected. Call fork() from a plain thread, not from a coroutine.
+//
+// The default scheduler behind weft::spawn is never destroyed: at exit (std::atexit,
+// registered when it is first used) it waits for its coroutines and joins its workers;
+// a later weft::spawn, e.g. from the destructor of a static, throws std::logic_error.
 class Scheduler {
  public:
   // Starts the workers. Throws std::invalid_argument naming the field and its accepted
   // range when `options` is out of range, std::system_error when a thread cannot start.
   explicit Scheduler(Options options = {});
-  // Waits for every coroutine spawned on this scheduler to finish, then joins the workers.
+  // Waits for every coroutine spawned on this scheduler to finish, then joins the workers
+  // (in a fork()ed child: returns at once, see above).
   ~Scheduler();
   Scheduler(const Scheduler&) = delete;
   Scheduler& operator=(const Scheduler&) = delete;
@@ -39,7 +51,6 @@ class Scheduler {
   const Options& options() const noexcept;
 
  private:
-  friend detail::Core* detail::default_core();
   std::unique_ptr<detail::Core> core_;
 };
 
