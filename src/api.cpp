@@ -53,6 +53,7 @@ void submit(Coroutine* c) {
 
 void wait(Coroutine* c) {
   if (c->join_word.load(std::memory_order_acquire) == kJoinDone) return;
+  refuse_if_forked_away(c->core);  // in a fork()ed child it would never finish
   Worker* w = current_worker();
   if (w && w->current()) {
     // Its own Task, on its own stack or run inline on its joiner's (active_id): it would

@@ -22,7 +22,7 @@ namespace {
 using namespace std::chrono_literals;
 
 // Runs in the child; returns a bit set of what went wrong (0: all as documented).
-int child_checks(std::unique_ptr<weft::Scheduler>& old) {
+int child_checks(std::unique_ptr<weft::Scheduler>& old, weft::Task<int>& sleeper) {
   alarm(20);  // a hang (the defect) becomes a death by SIGALRM, seen by the parent
   int failed = 0;
   try {
@@ -31,6 +31,12 @@ int child_checks(std::unique_ptr<weft::Scheduler>& old) {
   } catch (const std::logic_error& e) {
     if (!std::strstr(e.what(), "before fork()")) failed |= 2;
     std::fprintf(stderr, "child: %s\n", e.what());
+  }
+  try {
+    sleeper.join();  // its coroutine belongs to threads that do not exist here
+    failed |= 32;
+  } catch (const std::logic_error& e) {
+    if (!std::strstr(e.what(), "before fork()")) failed |= 64;
   }
   // ThreadSanitizer cannot start threads in the child of a multi-threaded process (its
   // thread registry keeps the parent's threads: "dup thread with used id", exit 66), so
@@ -64,7 +70,7 @@ TEST(Fork, ChildGetsClearErrorsAndAFreshDefaultScheduler) {
   const pid_t pid = fork();
   ASSERT_GE(pid, 0);
   if (pid == 0) {
-    const int failed = child_checks(old);
+    const int failed = child_checks(old, sleeper);
     std::fflush(nullptr);
     // exit(), not _exit(): the exit handler of the child's default scheduler must not
     // touch the parent's.
