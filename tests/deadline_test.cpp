@@ -29,20 +29,7 @@ namespace {
 using namespace std::chrono_literals;
 using Clock = std::chrono::steady_clock;
 
-struct Pipe {
-  int r = -1, w = -1;
-  Pipe() {
-    int fds[2];
-    if (pipe2(fds, O_NONBLOCK | O_CLOEXEC) != 0)
-      throw std::system_error(errno, std::generic_category());
-    r = fds[0];
-    w = fds[1];
-  }
-  ~Pipe() {
-    ::close(r);
-    ::close(w);
-  }
-};
+using weft_test::Pipe;
 
 // In the child: runs `sleep` in a coroutine (or on a thread) and exits 0 if it is still
 // sleeping after 100 ms, 1 if it returned.

@@ -27,20 +27,7 @@ using namespace std::chrono_literals;
 using Clock = std::chrono::steady_clock;
 using weft_test::Watchdog;
 
-struct Pipe {
-  int r = -1, w = -1;
-  Pipe() {
-    int fds[2];
-    if (pipe2(fds, O_NONBLOCK | O_CLOEXEC) != 0)
-      throw std::system_error(errno, std::generic_category());
-    r = fds[0];
-    w = fds[1];
-  }
-  ~Pipe() {
-    if (r >= 0) ::close(r);
-    if (w >= 0) ::close(w);
-  }
-};
+using weft_test::Pipe;
 
 // What a wait ended with: "ready", "timeout", or the errno of the system_error it threw
 // (with its message).

@@ -28,24 +28,7 @@ namespace {
 using namespace std::chrono_literals;
 using Clock = std::chrono::steady_clock;
 
-struct Pipe {
-  int r = -1, w = -1;
-  Pipe() {
-    int fds[2];
-    if (pipe2(fds, O_NONBLOCK | O_CLOEXEC) != 0)
-      throw std::system_error(errno, std::generic_category());
-    r = fds[0];
-    w = fds[1];
-  }
-  ~Pipe() {
-    if (r >= 0) close(r);
-    if (w >= 0) close(w);
-  }
-  void close_write() {
-    close(w);
-    w = -1;
-  }
-};
+using weft_test::Pipe;
 
 TEST(Io, ReadableAfterWriteFromAnotherCoroutine) {
   weft::Scheduler sched({.workers = 2});

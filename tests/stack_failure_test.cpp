@@ -16,21 +16,6 @@
 
 namespace {
 
-// Address space the process has mapped now, in bytes (VmSize).
-std::size_t mapped_bytes() {
-  std::ifstream in("/proc/self/status");
-  std::string key;
-  while (in >> key) {
-    if (key == "VmSize:") {
-      std::size_t kb = 0;
-      in >> kb;
-      return kb * 1024;
-    }
-    in.ignore(1 << 16, '\n');
-  }
-  return 0;
-}
-
 std::atomic<int> g_unhandled{0};
 void count_stack_failures(std::uint64_t, std::exception_ptr e) noexcept {
   try {
@@ -48,7 +33,7 @@ int run_with_unmappable_stacks() {
   weft::Scheduler sched({.workers = 2, .stack_size = std::size_t{1} << 30});
   rlimit lim{};
   getrlimit(RLIMIT_AS, &lim);
-  lim.rlim_cur = mapped_bytes() + (std::size_t{256} << 20);
+  lim.rlim_cur = weft_test::mapped_bytes() + (std::size_t{256} << 20);
   if (setrlimit(RLIMIT_AS, &lim) != 0) return 10;
   weft::set_unhandled_exception_handler(&count_stack_failures);
   int failures = 0;

@@ -279,25 +279,11 @@ TEST(StackDeathTest, ZeroFillOverflowOfAnUnguardedStackIsReported) {
 
 // ---- a failed mapping leaves nothing behind and says which stack size failed ----
 
-std::size_t vm_size_bytes() {
-  std::ifstream in("/proc/self/status");
-  std::string key;
-  while (in >> key) {
-    if (key == "VmSize:") {
-      std::size_t kib = 0;
-      in >> kib;
-      return kib * 1024;
-    }
-    in.ignore(1 << 20, '\n');
-  }
-  return 0;
-}
-
 // In a child process: with the address space capped a little above what is in use, a
 // 1 GiB stack cannot be mapped. The allocator throws std::system_error naming the size,
 // maps nothing, refunds the guard budget, and serves smaller stacks once the cap is lifted.
 void map_a_stack_under_rlimit_as() {
-  const std::size_t in_use = vm_size_bytes();
+  const std::size_t in_use = weft_test::mapped_bytes();
   if (in_use == 0) {
     std::fputs("cannot read VmSize\n", stderr);
     std::_Exit(2);

@@ -3,15 +3,21 @@
 // watchdog that turns a hang into a prompt failure.
 #pragma once
 
+#include <fcntl.h>
 #include <sys/resource.h>
+#include <unistd.h>
 
 #include <atomic>
+#include <cerrno>
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <fstream>
 #include <mutex>
+#include <string>
+#include <system_error>
 #include <thread>
 #include <vector>
 
@@ -161,6 +167,43 @@ inline int run_with_a_steal(weft::Scheduler& sched, int children, double us) {
     for (auto& k : kids) k.join();
   });
   return elsewhere.load();
+}
+
+// A non-blocking pipe, closed on destruction (an end set to -1 is left alone).
+struct Pipe {
+  int r = -1, w = -1;
+  Pipe() {
+    int fds[2];
+    if (pipe2(fds, O_NONBLOCK | O_CLOEXEC) != 0)
+      throw std::system_error(errno, std::generic_category(), "pipe2");
+    r = fds[0];
+    w = fds[1];
+  }
+  ~Pipe() {
+    if (r >= 0) ::close(r);
+    if (w >= 0) ::close(w);
+  }
+  Pipe(const Pipe&) = delete;
+  Pipe& operator=(const Pipe&) = delete;
+  void close_write() {
+    ::close(w);
+    w = -1;
+  }
+};
+
+// Address space the process has mapped now, in bytes (VmSize of /proc/self/status).
+inline std::size_t mapped_bytes() {
+  std::ifstream in("/proc/self/status");
+  std::string key;
+  while (in >> key) {
+    if (key == "VmSize:") {
+      std::size_t kib = 0;
+      in >> kib;
+      return kib * 1024;
+    }
+    in.ignore(1 << 20, '\n');
+  }
+  return 0;
 }
 
 }  // namespace weft_test
