@@ -66,18 +66,33 @@ std::system_error os_error(int err, const std::string& what) {
   return std::system_error(err, std::generic_category(), what);
 }
 
+// The doubly linked intrusive lists here (an fd's waiters, the process's Pollers, the
+// threads blocked in a ThreadFdWait) link through the nodes' own members Next and Prev.
+template <auto Next, auto Prev, class Node>
+void link_front(Node*& head, Node* n) noexcept {
+  n->*Prev = nullptr;
+  n->*Next = head;
+  if (head) head->*Prev = n;
+  head = n;
+}
+
+template <auto Next, auto Prev, class Node>
+void unlink_node(Node*& head, Node* n) noexcept {
+  if (n->*Prev) {
+    (n->*Prev)->*Next = n->*Next;
+  } else {
+    head = n->*Next;
+  }
+  if (n->*Next) (n->*Next)->*Prev = n->*Prev;
+}
+
 void push_front(Waiter*& head, Waiter* w) noexcept {
-  w->prev = nullptr;
-  w->next = head;
-  if (head) head->prev = w;
-  head = w;
+  link_front<&Waiter::next, &Waiter::prev>(head, w);
   w->linked = true;
 }
 
 void unlink(Waiter*& head, Waiter* w) noexcept {
-  if (w->prev) w->prev->next = w->next;
-  if (w->next) w->next->prev = w->prev;
-  if (head == w) head = w->next;
+  unlink_node<&Waiter::next, &Waiter::prev>(head, w);
   w->linked = false;
 }
 
@@ -117,20 +132,14 @@ Poller::Poller() : chunks_(std::make_unique<std::atomic<Entry*>[]>(kChunks)) {
   }
   Registry& r = registry();
   std::lock_guard lock(r.mu);
-  reg_next_ = r.pollers;
-  if (reg_next_) reg_next_->reg_prev_ = this;
-  r.pollers = this;
+  link_front<&Poller::reg_next_, &Poller::reg_prev_>(r.pollers, this);
 }
 
 Poller::~Poller() {
   {
     Registry& r = registry();
     std::lock_guard lock(r.mu);
-    if (reg_prev_)
-      reg_prev_->reg_next_ = reg_next_;
-    else
-      r.pollers = reg_next_;
-    if (reg_next_) reg_next_->reg_prev_ = reg_prev_;
+    unlink_node<&Poller::reg_next_, &Poller::reg_prev_>(r.pollers, this);
   }
   close(eventfd_);
   close(epfd_);
@@ -302,20 +311,14 @@ ThreadFdWait::ThreadFdWait(int fd) : fd_(fd) {
   wake_fd_ = thread_wake_fd.fd;
   Registry& r = registry();
   std::lock_guard lock(r.mu);
-  next_ = r.threads;
-  if (next_) next_->prev_ = this;
-  r.threads = this;
+  link_front<&ThreadFdWait::next_, &ThreadFdWait::prev_>(r.threads, this);
 }
 
 ThreadFdWait::~ThreadFdWait() {
   {
     Registry& r = registry();
     std::lock_guard lock(r.mu);
-    if (prev_)
-      prev_->next_ = next_;
-    else
-      r.threads = next_;
-    if (next_) next_->prev_ = prev_;
+    unlink_node<&ThreadFdWait::next_, &ThreadFdWait::prev_>(r.threads, this);
   }
   // close_fd() writes the eventfd only while we are listed: drain it for the next wait.
   if (closed()) {
