@@ -100,9 +100,12 @@ measure() {
 
 # Median of "seconds how" lines; a run not caught counts as infinitely slow.
 median() {
-  awk -v lim="$1" '{ v[NR] = ($2 == "ok") ? 1e18 : $1 }
-    END { n = asort(v); m = (n % 2) ? v[(n + 1) / 2] : (v[n / 2] + v[n / 2 + 1]) / 2;
-          if (m >= 1e17) printf "not caught in %s s", lim; else printf "%.1f s", m }'
+  awk '{ print ($2 == "ok") ? "inf" : $1 }' | sort -g |
+    awk -v lim="$1" '{ v[NR] = $1 }
+      END { odd = NR % 2; hi = odd ? v[(NR + 1) / 2] : v[NR / 2 + 1];
+            if (hi == "inf") { printf "not caught in %s s", lim; exit }
+            m = odd ? hi : (v[NR / 2] + hi) / 2;
+            printf "%.1f s", m }'
 }
 
 cell() {
