@@ -7,12 +7,14 @@
 # only the files a patch changes rebuild.
 #
 #   tools/planted-defects.sh [--seeds "S1 S2 ..."] [--limit S] [--all S] [--workers N]
-#                            [--workdir DIR] [PATCH-NAME...]
+#                            [--baseline] [--workdir DIR] [PATCH-NAME...]
 #
 # --limit S  each run is `weft-stress --workload W --duration S` (default 30; a defect not
 #            caught by the end of the run reads "not caught in S s")
 # --all S    also run `--workload all --duration S` per seed, as CI does (default: off;
 #            CI uses 27)
+# --baseline first runs the same workloads on the unpatched tree (a row "none": it must
+#            read "not caught" everywhere, or a workload reports a correct runtime)
 # PATCH-NAME restricts the run to those patches (e.g. a-wake-under-lock).
 # Logs of every run stay in <workdir>/../logs.
 set -euo pipefail
@@ -24,6 +26,7 @@ limit=30
 all=""
 workers=4
 workdir="$repo/build/planted/tree"
+baseline=0
 only=()
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -32,6 +35,7 @@ while [ $# -gt 0 ]; do
     --all) all="$2"; shift 2 ;;
     --workers) workers="$2"; shift 2 ;;
     --workdir) workdir="$2"; shift 2 ;;
+    --baseline) baseline=1; shift ;;
     -h|--help) awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; exit 0 ;;
     -*) echo "planted-defects.sh: unknown argument '$1'" >&2; exit 2 ;;
     *) only+=("$1"); shift ;;
@@ -113,32 +117,49 @@ cell() {
   if [ "$how" = ok ]; then printf "not caught in %s s" "$lim"; else printf "%s s (%s)" "$s" "$how"; fi
 }
 
+# One row per (patch, workload); "none" is the unpatched tree, once per workload.
+runs=()
+if [ "$baseline" = 1 ]; then
+  for name in "${patches[@]}"; do runs+=("none:${workload[$name]}"); done
+fi
+for name in "${patches[@]}"; do runs+=("$name:${workload[$name]}"); done
+
 rows=()
-for name in "${patches[@]}"; do
-  wl=${workload[$name]}
-  patch="tools/planted/$name.patch"
-  what=$(head -n 1 "$patch" | sed 's/^# *//')
+for run in "${runs[@]}"; do
+  name=${run%%:*}
+  wl=${run#*:}
   reset_tree
-  git -C "$workdir" apply "$repo/$patch"
+  if [ "$name" = none ]; then
+    what="none (the committed tree)"
+  else
+    patch="tools/planted/$name.patch"
+    what=$(head -n 1 "$patch" | sed 's/^# *//')
+    git -C "$workdir" apply "$repo/$patch"
+  fi
   echo "=== planted: $name (workload $wl): building tsan weft-stress ===" >&2
   (cd "$workdir" && cmake --preset tsan >/dev/null &&
     cmake --build --preset tsan --target weft-stress -j "$jobs" >"$logs/$name-build.log" 2>&1) ||
     { echo "planted-defects.sh: build failed, see $logs/$name-build.log" >&2; exit 1; }
   results="" cells="" all_cells=""
   for s in $seeds; do
-    r=$(measure "$wl" "$s" "$limit" "$logs/$name-seed$s.log")
+    r=$(measure "$wl" "$s" "$limit" "$logs/$name-$wl-seed$s.log")
     echo "  $name seed $s: $r" >&2
     results+="$r"$'\n'
     cells+="$(cell $r "$limit") / "
-    if [ -n "$all" ]; then
+    # Unpatched, --workload all is the same run whichever row: once is enough.
+    if [ -n "$all" ] && { [ "$name" != none ] || [ "$wl" = "${runs[0]#*:}" ]; }; then
       ra=$(measure all "$s" "$all" "$logs/$name-all-seed$s.log")
       echo "  $name seed $s, all workloads: $ra" >&2
       all_cells+="$(cell $ra "$all") / "
     fi
   done
   med=$(printf "%s" "$results" | median "$limit")
-  row="| $what | \`$name.patch\` | $wl | ${cells% / } | $med |"
-  [ -z "$all" ] || row+=" ${all_cells% / } |"
+  [ "$name" = none ] && shown="-" || shown="\`$name.patch\`"
+  row="| $what | $shown | $wl | ${cells% / } | $med |"
+  if [ -n "$all" ]; then
+    c=${all_cells% / }
+    row+=" ${c:--} |"
+  fi
   rows+=("$row")
 done
 
