@@ -18,30 +18,6 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-// How long the Mutex (no acquisition) or the Channel (no value taken) may make no progress
-// while a poller spins on it before that counts as a livelock: a woken owner or sender that
-// never runs behind the pollers' yield loops. A correct runtime hands either on within a
-// critical section (at most one yield) or one plain thread's futex wake-up: milliseconds
-// even under TSan on a loaded 2-core machine, so this bound is generous; yet it reports a
-// livelock long before kWaitLimit, which a blocked waiter needs to give up.
-constexpr std::chrono::seconds kStallLimit{kSanitized ? 8 : 4};
-
-// Progress stamps (Clock ticks), relaxed: a stale read only makes a check later.
-void stamp(std::atomic<Clock::rep>& at) {
-  at.store(Clock::now().time_since_epoch().count(), std::memory_order_relaxed);
-}
-
-// fail()s when the object stamped in `at` made no progress for kStallLimit while the
-// caller polled it.
-void expect_progress(const std::atomic<Clock::rep>& at, const char* what) {
-  const Clock::duration idle =
-      Clock::now().time_since_epoch() - Clock::duration(at.load(std::memory_order_relaxed));
-  STRESS_CHECK(idle < kStallLimit,
-               "%s made no progress for %.1f s while coroutines polled it with yield() "
-               "(livelock: a woken waiter that never runs?)",
-               what, std::chrono::duration<double>(idle).count());
-}
-
 struct Shared {
   weft::Mutex mu;
   std::atomic<int> inside{0};
