@@ -47,6 +47,25 @@ inline constexpr std::size_t kMaxLive = kTsan ? 1500 : 20000;
 // How long any wait inside a workload may take before it counts as a lost wake-up.
 inline constexpr std::chrono::seconds kWaitLimit{kSanitized ? 30 : 10};
 
+// How long a Mutex (no acquisition) or a Channel (no value taken) may make no progress
+// while coroutines poll it (try_lock / try_recv + yield) before that counts as a livelock:
+// a woken owner or sender that never runs behind the pollers' yield loops. A correct
+// runtime hands either on within a critical section (a yield or a short sleep at most) or
+// one plain thread's futex wake-up: milliseconds even under TSan on a loaded 2-core
+// machine, so this bound is generous; yet it reports a livelock long before kWaitLimit,
+// which a blocked waiter needs to give up.
+inline constexpr std::chrono::seconds kStallLimit{kSanitized ? 8 : 4};
+
+// Progress stamps (steady_clock ticks), relaxed: a stale read only makes a check later.
+inline void stamp(std::atomic<std::chrono::steady_clock::rep>& at) noexcept {
+  at.store(std::chrono::steady_clock::now().time_since_epoch().count(), std::memory_order_relaxed);
+}
+
+// fail()s when the object stamped in `at` (`what`) made no progress for kStallLimit while
+// the caller polled it. Defined below fail().
+inline void expect_progress(const std::atomic<std::chrono::steady_clock::rep>& at,
+                            const char* what);
+
 // SplitMix64: small, fast, and good enough to drive random choices.
 class Rng {
  public:
@@ -100,6 +119,17 @@ Where& where() noexcept;
   do {                                        \
     if (!(cond)) ::stress::fail(__VA_ARGS__); \
   } while (0)
+
+inline void expect_progress(const std::atomic<std::chrono::steady_clock::rep>& at,
+                            const char* what) {
+  using Clock = std::chrono::steady_clock;
+  const Clock::duration idle =
+      Clock::now().time_since_epoch() - Clock::duration(at.load(std::memory_order_relaxed));
+  STRESS_CHECK(idle < kStallLimit,
+               "%s made no progress for %.1f s while coroutines polled it with yield() "
+               "(livelock: a woken waiter that never runs?)",
+               what, std::chrono::duration<double>(idle).count());
+}
 
 // Marks what the driver is doing now.
 inline void phase(const char* p) noexcept {

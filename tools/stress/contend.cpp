@@ -3,7 +3,8 @@
 // sometimes yield inside the critical section. A waiter woken by a plain thread must still
 // get to run behind the pollers' yield loops. Checks: mutual exclusion (an "inside" flag),
 // the exact critical-section counter, every sent value received exactly once, the sums.
-// Every wait is bounded by kWaitLimit, so a starved waiter is reported, not hung on.
+// Every wait is bounded by kWaitLimit, so a starved waiter is reported, not hung on; and a
+// poller reports a livelock much sooner, once its object made no progress for kStallLimit.
 #include <memory>
 #include <optional>
 #include <thread>
@@ -15,10 +16,13 @@
 namespace stress {
 namespace {
 
+using Clock = std::chrono::steady_clock;
+
 struct Shared {
   weft::Mutex mu;
   std::atomic<int> inside{0};
-  std::uint64_t counter = 0;  // guarded by mu
+  std::uint64_t counter = 0;                               // guarded by mu
+  std::atomic<Clock::rep> mu_progress{0}, ch_progress{0};  // last acquisition, last take
 
   explicit Shared(std::size_t cap) : ch(cap) {}
   weft::Channel<std::uint64_t> ch;
@@ -28,6 +32,7 @@ struct Shared {
 
 void critical_section(Shared& s, Rng& rng) {
   STRESS_CHECK(s.inside.fetch_add(1) == 0, "two holders inside one weft::Mutex");
+  stamp(s.mu_progress);
   const std::uint64_t v = s.counter;
   if (weft::in_coroutine() && rng.chance(10)) weft::yield();  // holds it suspended
   s.counter = v + 1;
@@ -49,6 +54,7 @@ void lock_polling(Shared& s) {
     STRESS_CHECK(std::chrono::steady_clock::now() - t0 < kWaitLimit,
                  "try_lock() + yield() failed for %lld s (livelock?)",
                  static_cast<long long>(kWaitLimit.count()));
+    expect_progress(s.mu_progress, "the Mutex");
     weft::yield();
   }
 }
@@ -57,6 +63,7 @@ void take(Shared& s, std::uint64_t v) {
   STRESS_CHECK(s.seen[v].fetch_add(1, std::memory_order_relaxed) == 0,
                "value %" PRIu64 " received twice", v);
   s.received.fetch_add(1, std::memory_order_relaxed);
+  stamp(s.ch_progress);
   s.sum.fetch_add(mix(v), std::memory_order_relaxed);
 }
 
@@ -89,6 +96,7 @@ void consume_polling(Shared& s) {
     STRESS_CHECK(std::chrono::steady_clock::now() - t0 < kWaitLimit,
                  "try_recv() + yield() found nothing for %lld s (livelock?)",
                  static_cast<long long>(kWaitLimit.count()));
+    expect_progress(s.ch_progress, "the Channel");
     weft::yield();
   }
 }
@@ -126,6 +134,8 @@ void run_contend(Round& r) {
   for (std::uint64_t i = 0; i < total; ++i) s.seen[i].store(0, std::memory_order_relaxed);
 
   phase("contend: mutex and channel");
+  stamp(s.mu_progress);
+  stamp(s.ch_progress);
   std::vector<weft::Task<void>> lock_tasks, prod_tasks, cons_tasks;
   std::vector<std::thread> lock_threads, prod_threads, cons_threads;
   for (std::uint64_t i = 0; i < nblock + npoll; ++i) {

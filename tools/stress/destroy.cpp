@@ -5,6 +5,16 @@
 // object as soon as its wait returns, while the waker may still be inside the waking
 // call. Checks: every wait is released by its waker (bounded by kWaitLimit) with the right
 // outcome, and every object is deleted; under ASan/TSan, any touch of a deleted object.
+//
+// Left to chance, the woken party almost never deletes the object inside the few
+// instructions a faulty waker would still spend on it, so every round also forces that
+// race once, as tests/wake_protocol_test.cpp does: one pair of plain threads shares a
+// single CPU and its waker runs SCHED_IDLE, so the thread it wakes preempts it at the
+// wake-up itself and deletes the object before the waker's next instruction.
+#include <pthread.h>
+#include <sched.h>
+
+#include <algorithm>
 #include <iterator>
 #include <memory>
 #include <optional>
@@ -216,6 +226,38 @@ void waker_side(weft::Channel<Job>& from_woken, Rng& rng) {
   }
 }
 
+// Pins the calling thread to `cpu` (best effort: without it the race is only rarer).
+void pin_to(int cpu) {
+  cpu_set_t one;
+  CPU_ZERO(&one);
+  CPU_SET(cpu, &one);
+  pthread_setaffinity_np(pthread_self(), sizeof one, &one);
+}
+
+// Lowers the calling thread to SCHED_IDLE (always permitted): a normal thread it wakes on
+// its CPU runs before it takes another step.
+void become_idle_priority() {
+  sched_param p{};
+  p.sched_priority = 0;
+  pthread_setschedparam(pthread_self(), SCHED_IDLE, &p);
+}
+
+// One of the CPUs this process may run on, at random.
+int random_cpu(Rng& rng) {
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  if (sched_getaffinity(0, sizeof set, &set) != 0 || CPU_COUNT(&set) == 0) return 0;
+  std::uint64_t k = rng.below(static_cast<std::uint64_t>(CPU_COUNT(&set)));
+  for (int cpu = 0; cpu < CPU_SETSIZE; ++cpu) {
+    if (CPU_ISSET(cpu, &set) && k-- == 0) return cpu;
+  }
+  return 0;
+}
+
+// Steps of the pinned pair per round: a SCHED_IDLE thread on a busy CPU gets a sliver of
+// it, and the race it forces shows up on its first wake-up of a parked thread.
+constexpr std::uint64_t kPinnedSteps = 32;
+
 }  // namespace
 
 void run_destroy(Round& r) {
@@ -252,11 +294,26 @@ void run_destroy(Round& r) {
       tasks.push_back(go(r.sched, waker));
     }
   }
+  // The pinned pair (see the top of the file).
+  links.push_back(std::make_unique<weft::Channel<Job>>(1));
+  const std::uint64_t pinned_steps = std::min(steps, kPinnedSteps);
+  const int cpu = random_cpu(rng);
+  threads.emplace_back([&link = *links.back(), pinned_steps, cpu, seed = rng.next()] {
+    pin_to(cpu);
+    Rng wrng(seed);
+    for (std::uint64_t k = 0; k < pinned_steps; ++k) woken_side(link, wrng);
+  });
+  threads.emplace_back([&link = *links.back(), pinned_steps, cpu, seed = rng.next()] {
+    pin_to(cpu);
+    become_idle_priority();
+    Rng krng(seed);
+    for (std::uint64_t k = 0; k < pinned_steps; ++k) waker_side(link, krng);
+  });
   for (auto& t : tasks) t.join();
   for (auto& t : threads) t.join();
   STRESS_CHECK(live().load() == 0, "%lld primitives never deleted",
                static_cast<long long>(live().load()));
-  add_ops(npairs * steps);
+  add_ops(npairs * steps + pinned_steps);
 }
 
 }  // namespace stress

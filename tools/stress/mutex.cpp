@@ -18,7 +18,8 @@ namespace {
 struct Counter {
   weft::Mutex mu;
   std::atomic<int> inside{0};
-  std::uint64_t value = 0;  // guarded by mu (TSan checks that too)
+  std::uint64_t value = 0;                                  // guarded by mu (TSan checks that too)
+  std::atomic<std::chrono::steady_clock::rep> progress{0};  // the last acquisition
 };
 
 void lock_somehow(Counter& c, Rng& rng) {
@@ -31,6 +32,7 @@ void lock_somehow(Counter& c, Rng& rng) {
       for (std::uint64_t turn = 0; !c.mu.try_lock(); ++turn) {
         STRESS_CHECK(std::chrono::steady_clock::now() - t0 < kWaitLimit,
                      "try_lock() failed for %lld s", static_cast<long long>(kWaitLimit.count()));
+        expect_progress(c.progress, "the counter's Mutex");
         spin_pause(turn);
       }
       return;
@@ -41,6 +43,7 @@ void lock_somehow(Counter& c, Rng& rng) {
         STRESS_CHECK(std::chrono::steady_clock::now() - t0 < kWaitLimit,
                      "try_lock_for() kept timing out for %lld s (lost hand-off?)",
                      static_cast<long long>(kWaitLimit.count()));
+        expect_progress(c.progress, "the counter's Mutex");
       }
       return;
     }
@@ -50,6 +53,7 @@ void lock_somehow(Counter& c, Rng& rng) {
 void increment(Counter& c, Rng& rng) {
   lock_somehow(c, rng);
   STRESS_CHECK(c.inside.fetch_add(1) == 0, "two holders inside one weft::Mutex");
+  stamp(c.progress);
   const std::uint64_t v = c.value;
   const unsigned pause = static_cast<unsigned>(rng.below(20));
   if (pause == 0) weft::yield();  // suspended while holding the mutex
@@ -75,6 +79,7 @@ void run_mutex(Round& r) {
   {
     phase("mutex: counter");
     Counter c;
+    stamp(c.progress);
     const std::uint64_t ncoro = rng.range(2, kTsan ? 64 : 256);
     const unsigned nthreads = static_cast<unsigned>(rng.range(0, 2));
     const std::uint64_t each = std::max<std::uint64_t>(1, r.ops / 2 / (ncoro + nthreads));
