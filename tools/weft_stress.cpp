@@ -13,6 +13,8 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <deque>
+#include <deque>
 #include <exception>
 #include <memory>
 #include <mutex>
@@ -225,7 +227,7 @@ struct Watchdog {
                    " (%s): a hang (lost wake-up or deadlock?)\n"
                    "weft-stress: seed %" PRIu64 "; reproduce with: %s\n",
                    limit_s, w.workload.load(), w.round.load(), w.phase.load(), w.seed,
-                   w.repro.c_str());
+                   w.repro_line());
       std::fflush(stderr);
       std::abort();
     });
@@ -311,7 +313,11 @@ constexpr std::uint64_t kRoundOps = stress::kTsan ? 1500 : 4000;
 // Runs one workload: rounds until its ops or its share of the duration are used up.
 std::uint64_t run_workload(const Args& args, const stress::Workload& wl, bool tty) {
   stress::Where& where = stress::where();
-  where.repro = repro_line(args, wl.name);
+  // Kept for the whole run: the watchdog or a failing coroutine may still be reading the
+  // previous one.
+  static std::deque<std::string> lines;
+  lines.push_back(repro_line(args, wl.name));
+  where.repro.store(&lines.back(), std::memory_order_release);
   where.workload.store(wl.name);
   where.round.store(0);
   stress::phase("starting");

@@ -41,7 +41,7 @@ void fail(const char* fmt, ...) {
                "\nweft-stress: FAILED in workload '%s' round %" PRIu64
                " (%s): %s\n"
                "weft-stress: seed %" PRIu64 "; reproduce with: %s\n",
-               w.workload.load(), w.round.load(), w.phase.load(), msg, w.seed, w.repro.c_str());
+               w.workload.load(), w.round.load(), w.phase.load(), msg, w.seed, w.repro_line());
   std::fflush(stderr);
   std::fflush(stdout);
   std::_Exit(1);

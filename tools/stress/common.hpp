@@ -106,7 +106,13 @@ struct Where {
   std::atomic<std::uint64_t> round{0};
   std::atomic<const char*> phase{"(startup)"};
   std::uint64_t seed = 0;  // the run's seed (--seed)
-  std::string repro;       // a command line that repeats the run
+  // A command line that repeats the run, set per workload by the driver and read by the
+  // watchdog and fail() on other threads: atomic, pointing at a string never freed.
+  std::atomic<const std::string*> repro{nullptr};
+  const char* repro_line() const noexcept {
+    const std::string* r = repro.load(std::memory_order_acquire);
+    return r ? r->c_str() : "(none yet)";
+  }
 };
 Where& where() noexcept;
 
