@@ -14,7 +14,6 @@
 #include <cstdio>
 #include <cstdlib>
 #include <deque>
-#include <deque>
 #include <exception>
 #include <memory>
 #include <mutex>
