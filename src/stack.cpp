@@ -131,7 +131,9 @@ Stack* StackAllocator::allocate() {
   // fail, and each undoes its own step (budget refunded, mapping unmapped). The new
   // descriptor goes straight into the table, so it is never held only by this frame
   // (in a fork()ed child this thread is gone, and LeakSanitizer would see a leak).
-  mappings_.reserve(mappings_.size() + 1);
+  // Room for one more mapping, grown geometrically: reserve(size() + 1) would reallocate
+  // and copy the whole table at every new stack (quadratic in live coroutines).
+  if (mappings_.size() == mappings_.capacity()) mappings_.reserve(2 * mappings_.size() + 16);
   Stack& d = *descriptors_.emplace_back(std::make_unique<Stack>());
   try {
     if (take_guard()) {
