@@ -102,7 +102,9 @@ bool sleepers_round(int n, std::chrono::milliseconds wake_after, double& cpu_ms)
   EXPECT_GE(Clock::now(), wake_at);
   // Only a quiet round (every sleeper started well before its wake-up) must have parked:
   // on a loaded machine the spawns may take until the wake-up, and the round is retried.
-  if (quiet) EXPECT_GT(sched.stats().parks, 0u);
+  if (quiet) {
+    EXPECT_GT(sched.stats().parks, 0u);
+  }
   return quiet;
 }
 
