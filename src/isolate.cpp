@@ -4,11 +4,13 @@
 
 #include <fcntl.h>
 #include <net/if.h>
+#include <poll.h>
 #include <signal.h>
 #include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -123,21 +125,13 @@ void bring_lo_up(int report) {
   _exit(code);
 }
 
-// The relay's grandchild pid and the signal it was asked to pass on (signal handlers).
-std::atomic<pid_t> g_relay_child{0};
-std::atomic<int> g_relay_signal{0};
+// Signals the relay passes on to PID 1 of the namespace.
 constexpr int kRelayed[] = {SIGHUP, SIGINT, SIGQUIT, SIGTERM, SIGUSR1, SIGUSR2, SIGALRM};
 
-void relay_handler(int sig) {
-  // PID 1 of a pid namespace ignores signals it has no handler for, even from outside
-  // (SIGKILL excepted), so the request becomes SIGKILL; the relay then ends by `sig`.
-  g_relay_signal.store(sig, std::memory_order_relaxed);
-  const pid_t c = g_relay_child.load(std::memory_order_relaxed);
-  if (c > 0) ::kill(c, SIGKILL);
-}
-
 // The first child, after unshare(CLONE_NEWPID): forks PID 1 of the new namespace and
-// ends as it ends.
+// ends as it ends. It takes the relayed signals through a signalfd (blocked, never
+// handled: no handler runs in a forked child, and sanitizer runtimes that defer handlers
+// cannot delay them) and waits on PID 1's pidfd and the signalfd together.
 [[noreturn]] void relay(Plan& p, int report, int out_w, int err_w) {
   sigset_t relayed, old;
   sigemptyset(&relayed);
@@ -160,18 +154,29 @@ void relay_handler(int sig) {
     if (out_w >= 0) ::close(out_w);
     if (err_w >= 0) ::close(err_w);
   }
-  g_relay_child.store(c, std::memory_order_relaxed);
-  struct sigaction sa {};
-  sa.sa_handler = relay_handler;
-  sigemptyset(&sa.sa_mask);
-  for (int s : kRelayed) sigaction(s, &sa, nullptr);
-  sigprocmask(SIG_SETMASK, &old, nullptr);
+  const int sfd = ::signalfd(-1, &relayed, SFD_CLOEXEC);
+  const int cfd = static_cast<int>(::syscall(SYS_pidfd_open, c, 0));
+  int asked = 0;
+  if (sfd >= 0 && cfd >= 0) {
+    for (;;) {
+      pollfd fds[2] = {{cfd, POLLIN, 0}, {sfd, POLLIN, 0}};
+      if (::poll(fds, 2, -1) < 0) continue;  // EINTR (a stop/continue)
+      if (fds[0].revents != 0) break;        // PID 1 has exited
+      signalfd_siginfo si{};
+      if (fds[1].revents != 0 && ::read(sfd, &si, sizeof si) == sizeof si) {
+        // PID 1 of a pid namespace ignores signals it has no handler for, even from
+        // outside (SIGKILL excepted): the request becomes SIGKILL, and the relay then
+        // ends by the requested signal.
+        asked = static_cast<int>(si.ssi_signo);
+        ::kill(c, SIGKILL);
+      }
+    }
+  }
   int st = 0;
   while (::waitpid(c, &st, 0) < 0 && errno == EINTR) {
   }
   if (WIFEXITED(st)) _exit(WEXITSTATUS(st));
   int sig = WTERMSIG(st);
-  const int asked = g_relay_signal.load(std::memory_order_relaxed);
   if (sig == SIGKILL && asked != 0) sig = asked;
   struct rlimit no_core {
     0, 0
@@ -182,7 +187,7 @@ void relay_handler(int sig) {
   sigemptyset(&one);
   sigaddset(&one, sig);
   sigprocmask(SIG_UNBLOCK, &one, nullptr);
-  ::raise(sig);
+  ::kill(::getpid(), sig);
   _exit(128 + sig);
 }
 

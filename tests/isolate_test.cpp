@@ -258,6 +258,7 @@ TEST(Isolate, DestroyingARunningProcessKillsAndReapsIt) {
   REQUIRE_ROOT();
   for (bool pidns : {false, true}) {
     pid_t pid;
+    const auto start = std::chrono::steady_clock::now();
     {
       weft::Process p = weft::isolate({.pid = pidns}, [] {
         ::sleep(30);
@@ -266,6 +267,8 @@ TEST(Isolate, DestroyingARunningProcessKillsAndReapsIt) {
       pid = p.pid();
       ASSERT_EQ(::kill(pid, 0), 0);
     }
+    // Killed, not waited for: the child would sleep 30 s.
+    EXPECT_LT(std::chrono::steady_clock::now() - start, 5s);
     // Reaped: the pid no longer exists (not even as a zombie).
     errno = 0;
     EXPECT_EQ(::kill(pid, 0), -1);
