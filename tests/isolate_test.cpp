@@ -174,8 +174,10 @@ weft::ExitStatus as_nobody(F f) {
 TEST(Isolate, UserNamespaceWithoutRootMapsCallerToRoot) {
   REQUIRE_ROOT();  // to drop to an unprivileged user in a child
   if (weft_test::kUnderTsan)
-    GTEST_SKIP() << "TSan cannot start threads in a fork()ed child of a multi-threaded "
-                    "process, and the nested isolate() needs the child's launcher thread";
+    GTEST_SKIP()
+        << "TSan cannot start threads in a fork()ed child of a multi-threaded "
+           "process, and the nested isolate() needs the child's launcher thread (the CTest "
+           "weft_isolate_tool checks this case through an exec'd weft-isolate)";
   const weft::ExitStatus s = as_nobody([] {
     try {
       weft::Process inner =
@@ -196,8 +198,10 @@ TEST(Isolate, UserNamespaceWithoutRootMapsCallerToRoot) {
 TEST(Isolate, EpermNamesTheNamespaceAndTheCause) {
   REQUIRE_ROOT();
   if (weft_test::kUnderTsan)
-    GTEST_SKIP() << "TSan cannot start threads in a fork()ed child of a multi-threaded "
-                    "process, and the nested isolate() needs the child's launcher thread";
+    GTEST_SKIP()
+        << "TSan cannot start threads in a fork()ed child of a multi-threaded "
+           "process, and the nested isolate() needs the child's launcher thread (the CTest "
+           "weft_isolate_tool checks this case through an exec'd weft-isolate)";
   const weft::ExitStatus s = as_nobody([] {
     try {
       weft::Process inner = weft::isolate({.net = true}, [] { return 0; });
