@@ -258,6 +258,54 @@ TEST(Isolate, ExitCodesSignalsAndExceptionsPropagate) {
   EXPECT_EQ(zombie_children(), 0);
 }
 
+// Lines of /proc/self/cgroup whose path is not the root "/".
+std::string cgroups_below_root() {
+  std::ifstream f("/proc/self/cgroup");
+  std::string line, out;
+  while (std::getline(f, line))
+    if (line.size() < 2 || line.compare(line.size() - 2, 2, ":/") != 0) out += line + "\n";
+  return out;
+}
+
+TEST(Isolate, CgroupNamespaceRootsTheCgroupView) {
+  REQUIRE_ROOT();
+  if (cgroups_below_root().empty())
+    GTEST_SKIP() << "this process's cgroups are all at the root already: nothing to see";
+  weft::Process p = weft::isolate({.cgroup = true, .capture_stdout = true}, [] {
+    std::printf("%s", cgroups_below_root().c_str());
+    return 0;
+  });
+  // Inside its own cgroup namespace every cgroup of the process is the namespace's root.
+  EXPECT_EQ(p.read_stdout(), "");
+  EXPECT_TRUE(p.wait().exited_with(0));
+}
+
+TEST(Isolate, SetupFailuresThrowNamingTheStepAndLeaveNoChild) {
+  REQUIRE_ROOT();
+  const std::string too_long(200, 'h');  // over HOST_NAME_MAX: sethostname fails, EINVAL
+  for (bool pidns : {false, true}) {
+    SCOPED_TRACE(pidns ? "reported by PID 1 through the relay" : "reported by the child");
+    try {
+      weft::isolate({.pid = pidns, .uts = true, .hostname = too_long}, [] { return 0; });
+      ADD_FAILURE() << "an impossible hostname did not throw";
+    } catch (const std::system_error& e) {
+      EXPECT_EQ(e.code().value(), EINVAL);
+      EXPECT_NE(std::string(e.what()).find("sethostname (uts namespace)"), std::string::npos)
+          << e.what();
+    }
+  }
+  // An argument whose copy throws: the exception comes out of isolate() itself, before
+  // any child exists.
+  struct Throws {
+    Throws() = default;
+    Throws(const Throws&) { throw std::runtime_error("copying the argument"); }
+  };
+  EXPECT_THROW(weft::isolate(
+                   {}, [](const Throws&) { return 0; }, Throws{}),
+               std::runtime_error);
+  EXPECT_EQ(zombie_children(), 0);
+}
+
 TEST(Isolate, DestroyingARunningProcessKillsAndReapsIt) {
   REQUIRE_ROOT();
   for (bool pidns : {false, true}) {
