@@ -117,6 +117,7 @@ Process launch_isolated(const IsolateOptions& opts, std::function<int()> f,
 // Runs f(args...) in an isolated child (see above) and returns its handle once the child's
 // namespaces are set up. The child's exit status is f's return value (0 for void), or 1
 // with the message of an escaping exception on stderr.
+// `f` and `args` are decay-copied into the child's closure, which must be copyable.
 //
 // Throws std::invalid_argument for inconsistent options (a hostname without `uts`), and
 // std::system_error naming the step, the namespace and the usual cause when the setup
