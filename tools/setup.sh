@@ -4,7 +4,7 @@
 set -euo pipefail
 packages=(
   cmake make g++ clang libclang-rt-14-dev clang-format
-  libtbb-dev libgtest-dev libbenchmark-dev
+  libtbb-dev libgtest-dev libbenchmark-dev libcli11-dev
   libboost-fiber-dev libboost-context-dev
   python3-matplotlib
 )

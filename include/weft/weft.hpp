@@ -6,6 +6,7 @@
 #include "weft/condvar.hpp"
 #include "weft/event.hpp"
 #include "weft/io.hpp"
+#include "weft/isolate.hpp"
 #include "weft/mutex.hpp"
 #include "weft/options.hpp"
 #include "weft/scheduler.hpp"
