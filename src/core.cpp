@@ -201,9 +201,11 @@ std::int64_t Core::earliest_planned_wake() const noexcept {
 }
 
 bool Core::has_work() const noexcept {
-  if (!injected_.empty()) return true;
+  if (!injected_.empty() || forks_.any_stranded()) return true;
   for (const auto& w : workers_) {
     if (w->has_queued()) return true;
+    const ForkDeque* d = w->active_forks();
+    if (d && d->has_shared()) return true;
   }
   return false;
 }

@@ -13,6 +13,7 @@
 #include <type_traits>
 #include <vector>
 
+#include "fork_pool.hpp"
 #include "parking.hpp"
 #include "poller.hpp"
 #include "sanitizers.hpp"
@@ -60,6 +61,7 @@ class Core {
   Worker& worker(unsigned i) noexcept { return *workers_[i]; }
   IdleSet& idle() noexcept { return idle_; }
   StackAllocator& stack_allocator() noexcept { return stacks_; }
+  ForkPool& forks() noexcept { return forks_; }
   Poller& poller() noexcept { return poller_; }
   // Earliest timer of any worker (steady-clock ns), TimerQueue::kNone when none.
   std::int64_t earliest_timer() const noexcept;
@@ -110,6 +112,7 @@ class Core {
   std::unique_ptr<std::FILE, FileCloser> trace_file_;
   const std::int64_t trace_origin_ns_ = TraceLog::now_ns();
   StackAllocator stacks_;  // outlives the workers' stack caches
+  ForkPool forks_;         // outlives every coroutine (and thief) that uses a deque
   IdleSet idle_;
   Poller poller_;
   // Under TSan, std::allocator: TBB's allocator recycles memory behind TSan's back, which

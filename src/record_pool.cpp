@@ -31,6 +31,7 @@ void reset_record(Coroutine* c) noexcept {
   c->asan_fake_stack = nullptr;
   c->eh_caught = nullptr;
   c->eh_uncaught = 0;
+  c->forks = nullptr;
 }
 
 RecordCache::~RecordCache() {

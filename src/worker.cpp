@@ -80,6 +80,30 @@ const char* state_name(std::uint32_t s) noexcept {
   return tls_worker;
 }
 
+// Called on every TaskGroup spawn: reads the thread pointer directly, with the same
+// barrier as current_worker().
+[[gnu::noinline]] ForkDeque* current_forks_if_any() noexcept {
+  asm volatile("");
+  const Worker* w = tls_worker;
+  const Coroutine* c = w ? w->current() : nullptr;
+  return c ? c->forks : nullptr;
+}
+
+ForkDeque* current_forks() {
+  Worker* w = current_worker();
+  return w ? w->current_forks() : nullptr;
+}
+
+ForkDeque* Worker::current_forks() {
+  Coroutine* c = current_;
+  if (!c) return nullptr;
+  if (!c->forks) {
+    c->forks = core_.forks().get();
+    active_forks_.store(c->forks, std::memory_order_release);
+  }
+  return c->forks;
+}
+
 void unref(Coroutine* c) noexcept {
   // A holder of the last reference skips the atomic read-modify-write: nobody can take a
   // new reference without holding one (spawn sets the count; yield_to adds one through
@@ -197,6 +221,8 @@ void Worker::fail_unstartable() {
 }
 
 void Worker::note_switch(const Coroutine* next) noexcept {
+  // release: a thief that reads the pointer finds the deque's reset (or use) before it.
+  active_forks_.store(next ? next->forks : nullptr, std::memory_order_release);
   switches_.bump();
   if (next) runs_.bump();
   // A switch to the root context is traced when the root resumes (main()), so a run slice
@@ -426,7 +452,7 @@ Coroutine* Worker::take_injected() {
 
 Coroutine* Worker::steal_round() {
   const unsigned n = core_.size();
-  if (n < 2) return nullptr;
+  if (n < 2) return steal_fork(nullptr);
   rng_ ^= rng_ << 13;
   rng_ ^= rng_ >> 7;
   rng_ ^= rng_ << 17;
@@ -444,13 +470,21 @@ Coroutine* Worker::steal_round() {
       }
       unref(c);
     }
+    if (ForkDeque* d = victim.active_forks()) {
+      if (Coroutine* c = steal_fork(d)) return c;
+    }
   }
-  return nullptr;
+  return steal_fork(nullptr);
 }
 
 // ---- switching ----
 
 void Worker::leave(Worker* w, Coroutine* me, Coroutine* next, Handoff& h) {
+  // A coroutine that suspends with TaskGroup children nobody took leaves them where any
+  // idle worker finds them: the child it waits for may be one of them.
+  if (me->forks && !me->forks->all_taken()) [[unlikely]] {
+    if (w->core_.forks().strand(me->forks)) w->core_.idle().notify(/*strict=*/true);
+  }
   next = w->startable(next);
   const SwitchTarget to = w->target_for(next);
   w->current_ = next;
@@ -481,9 +515,9 @@ void Worker::perform(const Handoff& handoff) {
       std::uintptr_t expected = 0;
       // acq_rel: publishes prev's saved context to the completer; acquire on failure
       // sees the result of a child that finished meanwhile.
-      if (!h.other->join_word.compare_exchange_strong(
-              expected, reinterpret_cast<std::uintptr_t>(h.prev), std::memory_order_acq_rel,
-              std::memory_order_acquire)) {
+      if (!h.join_word->compare_exchange_strong(expected, reinterpret_cast<std::uintptr_t>(h.prev),
+                                                std::memory_order_acq_rel,
+                                                std::memory_order_acquire)) {
         make_ready(h.prev);  // already done: run the waiter again
       }
       break;
@@ -513,7 +547,9 @@ void Worker::perform(const Handoff& handoff) {
 }
 
 void Worker::complete(Coroutine* c) {
-  // Only now that no thread runs on it; its TSan fiber stays with the stack.
+  // Only now that no thread runs on it; its TSan fiber stays with the stack. Its deque
+  // is empty: coroutine_entry synced every child left in it.
+  if (c->forks) core_.forks().put(std::exchange(c->forks, nullptr));
   stacks_.put(c->stack);
   c->stack = nullptr;
   c->tsan_fiber = nullptr;
@@ -540,6 +576,9 @@ void Worker::coroutine_entry(void* transfer) {
   w->run_handoff(transfer);
   Coroutine* me = w->current_;
   me->invoke(me);
+  // Children of a TaskGroup that outlives this coroutine (heap-allocated, never waited)
+  // are still in its deque: they run now, as Cilk's implicit sync at a function's end.
+  if (me->forks) sync_all(*me->forks);
   // Still on its own stack: if the handle is gone, the payload's destructors (and the
   // unhandled-exception handler) run here, where they may suspend like any coroutine
   // code. acq_rel: pairs with release() (api.cpp), the other half of the protocol.
@@ -638,9 +677,14 @@ void Worker::wait_current(Coroutine* child) {
       return;
     }
   }
-  Handoff h{Handoff::kWaitJoin, me, child};
-  leave(this, me, pick_next(Order::kNewest), h);
+  wait_word(&child->join_word);
   // Resumed: the child is done (its completion woke us, or the handoff found it done).
+}
+
+void Worker::wait_word(std::atomic<std::uintptr_t>* word) {
+  Coroutine* me = current_;
+  Handoff h{Handoff::kWaitJoin, me, word};
+  leave(this, me, pick_next(Order::kNewest), h);
 }
 
 void Worker::park_current(Waiter& w, SpinLock* lock) {

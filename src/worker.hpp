@@ -8,6 +8,7 @@
 
 #include "context.hpp"
 #include "deque.hpp"
+#include "fork_pool.hpp"
 #include "parking.hpp"
 #include "record_pool.hpp"
 #include "stack.hpp"
@@ -24,10 +25,11 @@ class Core;
 // stack (suspend-then-publish: nobody may resume a coroutine still running on its stack).
 struct Handoff {
   enum Kind : std::uint8_t { kRequeue, kWaitJoin, kComplete, kPark } kind;
-  Coroutine* prev;             // the coroutine that switched away
-  Coroutine* other = nullptr;  // kWaitJoin: the coroutine it waits for
-  Waiter* waiter = nullptr;    // kPark: its waiter (timer armed here) ...
-  SpinLock* lock = nullptr;    // ... and the primitive's lock, released here
+  Coroutine* prev;  // the coroutine that switched away
+  // kWaitJoin: the completion word it waits on (a join_word, or a stolen ForkSlot's done)
+  std::atomic<std::uintptr_t>* join_word = nullptr;
+  Waiter* waiter = nullptr;  // kPark: its waiter (timer armed here) ...
+  SpinLock* lock = nullptr;  // ... and the primitive's lock, released here
 };
 
 // A single-writer event counter that other threads may read.
@@ -68,6 +70,10 @@ class Worker {
   void yield_to_current(Coroutine* target);
   // Returns once `child` is done: runs it inline if it has not started, else suspends.
   void wait_current(Coroutine* child);
+  // Suspends the running coroutine until `*word` (join_word protocol) is kJoinDone.
+  void wait_word(std::atomic<std::uintptr_t>* word);
+  // The running coroutine's TaskGroup deque, created on first use.
+  ForkDeque* current_forks();
   // park() for the running coroutine: suspends it; the next context arms its timer and
   // releases `lock` (if any).
   void park_current(Waiter& w, SpinLock* lock);
@@ -77,6 +83,8 @@ class Worker {
   Core& core() noexcept { return core_; }
   bool has_queued() const noexcept { return !deque_.empty(); }
   Coroutine* steal() noexcept { return deque_.steal(); }
+  // The TaskGroup deque of the coroutine this worker runs (a snapshot for thieves).
+  ForkDeque* active_forks() const noexcept { return active_forks_.load(std::memory_order_acquire); }
   TimerQueue& timers() noexcept { return timers_; }
   // While parked: when this worker will wake by itself (TimerQueue::kNone: never).
   std::int64_t planned_wake() const noexcept {
@@ -108,6 +116,10 @@ class Worker {
   Coroutine* pick_next(Order order);
   Coroutine* take_injected();
   Coroutine* steal_round();
+  // A TaskGroup child taken from `d` (or a stranded deque if `d` is null), wrapped in a
+  // coroutine of its own; nullptr if there was none (fork_steal.cpp).
+  Coroutine* steal_fork(ForkDeque* d);
+  Coroutine* adopt_stolen_slot(ForkSlot* s);
   void found_work_while_searching() noexcept;
   // Fires due timers of every worker of this scheduler; true if any coroutine woke.
   bool fire_timers();
@@ -152,8 +164,9 @@ class Worker {
   StackCache stacks_;
   RecordCache records_;
   Sleeper sleeper_;
-  Coroutine* current_ = nullptr;  // the coroutine whose stack this thread runs on
-  Handoff final_handoff_{};       // carried by a finishing coroutine's last switch
+  Coroutine* current_ = nullptr;                   // the coroutine whose stack this thread runs on
+  std::atomic<ForkDeque*> active_forks_{nullptr};  // current_->forks, for thieves
+  Handoff final_handoff_{};                        // carried by a finishing coroutine's last switch
   // The live entry a join last found above its child, and its slot: the next join that
   // finds the same pointer in the same slot leaves it there instead of popping it to look.
   const Coroutine* live_hint_ = nullptr;

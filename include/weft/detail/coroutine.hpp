@@ -9,6 +9,7 @@
 namespace weft::detail {
 
 class Core;
+class ForkDeque;
 class ResultBase;
 struct Stack;
 
@@ -65,6 +66,9 @@ struct alignas(64) Coroutine {
   // lend its exception to the next one on the thread.
   void* eh_caught = nullptr;
   unsigned eh_uncaught = 0;
+  // Its TaskGroup children (fork_deque.hpp), created on first use; back to the
+  // scheduler's pool when it completes.
+  ForkDeque* forks = nullptr;
   alignas(16) unsigned char payload[kPayloadSize];
 };
 

@@ -1,0 +1,191 @@
+// weft::TaskGroup — structured fork-join: spawn children, wait for all of them.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <exception>
+#include <functional>
+#include <memory>
+#include <new>
+#include <type_traits>
+#include <utility>
+
+#include "weft/detail/fork_deque.hpp"
+
+namespace weft {
+
+class TaskGroup;
+
+namespace detail {
+
+// What a group's children report to it, from any thread.
+struct GroupState {
+  bool cancelled() const noexcept { return flags_.load(std::memory_order_relaxed) & kCancelled; }
+  void cancel() noexcept { flags_.fetch_or(kCancelled, std::memory_order_relaxed); }
+  // The first exception wins; it also cancels the group, as in oneTBB and Cilk.
+  void fail(std::exception_ptr e) noexcept;
+
+  static constexpr std::uint32_t kCancelled = 1, kFailing = 2, kFailed = 4;
+  // kFailed is set with release after error_ is written; wait() reads it once every child
+  // is done (each completion synchronizes with wait()).
+  std::atomic<std::uint32_t> flags_{0};
+  std::exception_ptr error_;
+  // Children pushed into the owner's deque and not yet synced (owner only).
+  std::uint32_t local_ = 0;
+};
+
+// Children spawned by anyone but the owner coroutine (plain threads, other coroutines):
+// ordinary coroutines, counted here.
+struct ForeignChildren;
+
+// Pops the owner's newest slot, shared or stolen, and runs it (or waits for the thief
+// that took it).
+void sync_one(ForkDeque& d) noexcept;
+
+// Syncs the owner's newest slot while more() holds: private ones with plain loads and
+// stores, the rest through sync_one().
+template <class More>
+void sync_while(ForkDeque& d, More more) noexcept {
+  while (more()) {
+    if (ForkSlot* s = d.pop_private()) [[likely]] {
+      --s->group->local_;
+      s->run(s);
+    } else {
+      sync_one(d);
+    }
+  }
+}
+
+// The thunk stored in a slot for a callable F.
+template <class F>
+struct SlotTask {
+  static constexpr bool kInline =
+      sizeof(F) <= kForkSlotStorage && alignof(F) <= 8 && std::is_nothrow_move_constructible_v<F>;
+  using Stored = std::conditional_t<kInline, F, F*>;
+
+  template <class G>
+  static void emplace(ForkSlot* s, G&& f) {
+    if constexpr (kInline) {
+      ::new (static_cast<void*>(s->storage)) F(std::forward<G>(f));
+    } else {
+      F* boxed = new F(std::forward<G>(f));  // an oversized capture: one allocation
+      ::new (static_cast<void*>(s->storage)) F*(boxed);
+    }
+    s->run = &run;
+  }
+  static void run(ForkSlot* s) noexcept {
+    F* f;
+    if constexpr (kInline) {
+      f = std::launder(reinterpret_cast<F*>(s->storage));
+    } else {
+      f = *std::launder(reinterpret_cast<F**>(s->storage));
+    }
+    GroupState* g = s->group;
+    if (!g->cancelled()) {
+      try {
+        std::invoke(*f);
+      } catch (...) {
+        g->fail(std::current_exception());
+      }
+    }
+    if constexpr (kInline) {
+      f->~F();
+    } else {
+      delete f;
+    }
+  }
+};
+
+}  // namespace detail
+
+/// A set of child tasks that one coroutine (or thread) forks and then waits for, with
+/// the semantics of oneTBB's task_group and Cilk's spawn/sync.
+///
+/// In a coroutine, spawn() stores the child in the calling coroutine's own deque: no
+/// allocation (unless the callable is larger than 40 bytes) and no atomic
+/// read-modify-write while nobody steals. wait() runs the children nobody stole on the
+/// caller's stack, newest first, and suspends only while stolen ones finish elsewhere. A
+/// stolen child runs as a coroutine of its own, so children may block (Mutex, Channel,
+/// sleep, join) like any coroutine code. Children spawned from a plain thread, or from a
+/// coroutine other than the group's creator, run as ordinary coroutines of the current
+/// (or default) scheduler and are waited for all the same.
+///
+/// An exception escaping a child cancels the group and is rethrown by wait() (the first
+/// one; later ones are dropped). After wait() returns or throws the group is empty and may
+/// be reused. The destructor waits for children still running (cancelling them first
+/// while an exception is propagating) and reports an exception nobody waited for to the
+/// unhandled-exception handler.
+class TaskGroup : private detail::GroupState {
+ public:
+  /// An empty group owned by the calling coroutine or thread.
+  TaskGroup() : forks_(detail::current_forks()) {}
+  ~TaskGroup() {
+    if (local_ != 0 || foreign_.load(std::memory_order_relaxed) != nullptr ||
+        flags_.load(std::memory_order_relaxed) != 0) [[unlikely]]
+      destroy_slow();
+  }
+  TaskGroup(const TaskGroup&) = delete;
+  TaskGroup& operator=(const TaskGroup&) = delete;
+
+  /// Forks `f()` (decay-copied) as a child of this group. Thread-safe: any coroutine or
+  /// thread may add children. After cancel(), children that have not started are skipped.
+  template <class F>
+  void spawn(F&& f) {
+    using Fn = std::decay_t<F>;
+    static_assert(std::is_invocable_v<Fn&>, "weft::TaskGroup::spawn: f() must be callable");
+    if (forks_ != nullptr && detail::current_forks_if_any() == forks_) [[likely]] {
+      if (detail::ForkSlot* s = forks_->push_slot()) [[likely]] {
+        detail::SlotTask<Fn>::emplace(s, std::forward<F>(f));
+        s->group = this;
+        s->done.store(0, std::memory_order_relaxed);
+        ++local_;
+        forks_->commit_push();
+        return;
+      }
+      run_now(std::forward<F>(f));  // the deque is full: the child runs at once
+      return;
+    }
+    spawn_foreign(std::function<void()>(std::forward<F>(f)));
+  }
+
+  /// Runs or waits for every child spawned so far (and those they add meanwhile).
+  /// Rethrows the first exception a child threw. Must be called by the group's owner.
+  void wait() {
+    if (forks_ != nullptr) {
+      if (detail::current_forks_if_any() != forks_) [[unlikely]]
+        refuse_foreign_wait();
+      detail::sync_while(*forks_, [this] { return local_ != 0; });
+    }
+    if (foreign_.load(std::memory_order_acquire) != nullptr ||
+        flags_.load(std::memory_order_acquire) != 0) [[unlikely]]
+      finish_wait();
+  }
+
+  /// Children that have not started yet are skipped; running ones finish. wait() still
+  /// waits for them (and throws nothing unless a child threw).
+  void cancel() noexcept { GroupState::cancel(); }
+  /// True after cancel() or a child's exception, until wait() returns.
+  bool is_cancelling() const noexcept { return cancelled(); }
+
+ private:
+  template <class F>
+  void run_now(F&& f) {
+    if (cancelled()) return;
+    try {
+      std::invoke(std::forward<F>(f));
+    } catch (...) {
+      fail(std::current_exception());
+    }
+  }
+  void spawn_foreign(std::function<void()> f);
+  [[noreturn]] void refuse_foreign_wait() const;
+  // The slow half of wait(): foreign children, then the error and the flags.
+  void finish_wait();
+  void wait_foreign() noexcept;
+  void destroy_slow() noexcept;
+
+  detail::ForkDeque* const forks_;  // the owner coroutine's deque; nullptr: a thread owns it
+  std::atomic<detail::ForeignChildren*> foreign_{nullptr};
+};
+
+}  // namespace weft
