@@ -92,8 +92,8 @@ decltype(auto) in_coroutine_or_spawn(Body&& body) {
 }  // namespace detail
 
 /// Runs every `f()` in parallel and returns when all are done. The first exception any of
-/// them throws is rethrown (the others still finish). Works from a coroutine and from a
-/// plain thread.
+/// them throws is rethrown once the others have finished; it cancels those that had not
+/// started. Works from a coroutine and from a plain thread.
 template <class... F>
 void parallel_invoke(F&&... f) {
   TaskGroup g;

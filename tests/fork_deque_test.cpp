@@ -1,0 +1,105 @@
+// The split deque alone (weft/detail/fork_deque.hpp), outside any scheduler: an owner
+// thread pushes and syncs while thief threads steal; every slot runs exactly once, by
+// the owner or by exactly one thief, whatever the interleaving.
+#include "weft/detail/fork_deque.hpp"
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <memory>
+#include <thread>
+#include <vector>
+
+#include "test_util.hpp"
+
+namespace {
+
+using weft::detail::ForkDeque;
+using weft::detail::ForkSlot;
+using weft::detail::kJoinDone;
+
+struct Item {
+  int id;
+};
+
+void put(ForkSlot* s, int id) {
+  ::new (static_cast<void*>(s->storage)) Item{id};
+  s->done.store(0, std::memory_order_relaxed);
+}
+int id_of(ForkSlot* s) {
+  return std::launder(reinterpret_cast<Item*>(s->storage))->id;
+}
+
+TEST(ForkDeque, OwnerAloneGetsItsSlotsBackNewestFirst) {
+  auto d = std::make_unique<ForkDeque>();
+  for (int i = 0; i < 100; ++i) {
+    put(d->push_slot(), i);
+    d->commit_push();
+  }
+  for (int i = 99; i >= 0; --i) {
+    ForkSlot* s = d->pop_private();
+    if (!s) {  // the first child was shared at once; nobody took it
+      s = d->newest();
+      ASSERT_TRUE(d->take_back());
+    }
+    EXPECT_EQ(id_of(s), i);
+  }
+  EXPECT_TRUE(d->empty());
+  EXPECT_TRUE(d->all_taken());
+}
+
+TEST(ForkDeque, AFullDequeRefusesAPush) {
+  auto d = std::make_unique<ForkDeque>();
+  for (std::uint32_t i = 0; i < ForkDeque::kCapacity; ++i) {
+    put(d->push_slot(), static_cast<int>(i));
+    d->commit_push();
+  }
+  EXPECT_EQ(d->push_slot(), nullptr);
+}
+
+TEST(ForkDeque, EverySlotRunsOnceUnderConcurrentThieves) {
+  const int rounds = weft_test::scaled(300, 60);
+  constexpr int kPerRound = 200;
+  auto d = std::make_unique<ForkDeque>();
+  std::vector<std::atomic<int>> runs(rounds * kPerRound);
+  std::atomic<bool> stop{false};
+  std::atomic<long> stolen{0};
+  auto thief = [&] {
+    while (!stop.load(std::memory_order_acquire)) {
+      if (ForkSlot* s = d->steal()) {
+        runs[id_of(s)].fetch_add(1, std::memory_order_relaxed);
+        stolen.fetch_add(1, std::memory_order_relaxed);
+        s->done.exchange(kJoinDone, std::memory_order_acq_rel);  // no waiter: the owner spins
+      } else {
+        std::this_thread::yield();
+      }
+    }
+  };
+  std::thread t1(thief), t2(thief);
+  for (int r = 0; r < rounds; ++r) {
+    for (int i = 0; i < kPerRound; ++i) {
+      put(d->push_slot(), r * kPerRound + i);
+      d->commit_push();
+      if (i % 16 == 0) std::this_thread::yield();  // let thieves ask and take
+    }
+    while (!d->empty()) {
+      ForkSlot* s = d->pop_private();
+      if (!s) {
+        s = d->newest();
+        if (!d->take_back()) {
+          while (s->done.load(std::memory_order_acquire) != kJoinDone) std::this_thread::yield();
+          d->pop_stolen();
+          continue;
+        }
+      }
+      runs[id_of(s)].fetch_add(1, std::memory_order_relaxed);
+    }
+  }
+  stop.store(true, std::memory_order_release);
+  t1.join();
+  t2.join();
+  for (int i = 0; i < rounds * kPerRound; ++i) ASSERT_EQ(runs[i].load(), 1) << "slot " << i;
+  EXPECT_GT(stolen.load(), 0);  // thieves did take part
+}
+
+}  // namespace
