@@ -126,6 +126,7 @@ void register_switch_benchmarks();
 void register_yield_benchmarks();
 void register_spawn_benchmarks();
 void register_fib_benchmarks();
+void register_forkjoin_benchmarks();
 void register_skynet_benchmarks();
 void register_pfor_benchmarks();
 void register_pingpong_benchmarks();

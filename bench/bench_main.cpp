@@ -308,6 +308,7 @@ int main(int argc, char** argv) {
   register_yield_benchmarks();
   register_spawn_benchmarks();
   register_fib_benchmarks();
+  register_forkjoin_benchmarks();
   register_skynet_benchmarks();
   register_pfor_benchmarks();
   register_pingpong_benchmarks();

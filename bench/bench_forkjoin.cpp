@@ -1,0 +1,525 @@
+// Workload 11: fork-join through weft::TaskGroup beside weft::spawn/join, oneTBB's
+// task_group, OpenMP tasks and the serial floor (issue #10's kernels), each run in a fresh
+// child process that warms up once and reports the median of config().child_runs runs
+// and its peak RSS:
+//
+//   BM_fj_fib/<peer>/workers:W       fib(30), a child per call, no cutoff
+//   BM_fj_skynet/<peer>/workers:W    skynet(1M), 10-ary, children joined in spawn order
+//   BM_fj_nqueens/<peer>/workers:W   nqueens(12) BOTS-style: a child per safe column with
+//                                    its own copy of the board prefix
+//   BM_fj_pfor/<peer>/workers:W      10M cheap iterations (a splitmix64 hash, summed per
+//                                    worker): weft/tbb automatic partitioning, and each
+//                                    at its best hand-picked grain of a sweep (grain
+//                                    counter); omp schedule(static)
+//   BM_fj_reduce/<peer>/workers:W    the same sum through parallel_reduce
+//   BM_fj_spawn_empty/<peer>         spawn + wait of an empty child on one worker, never
+//                                    stolen (ns_per_spawn)
+// peers: serial, weft_group (TaskGroup), weft_spawn (weft::spawn + join), tbb, omp.
+#include <benchmark/benchmark.h>
+#include <oneapi/tbb/blocked_range.h>
+#include <oneapi/tbb/global_control.h>
+#include <oneapi/tbb/parallel_for.h>
+#include <oneapi/tbb/parallel_reduce.h>
+#include <oneapi/tbb/partitioner.h>
+#include <oneapi/tbb/task_arena.h>
+#include <oneapi/tbb/task_group.h>
+
+#include <array>
+#include <cstdint>
+#include <cstring>
+#include <stdexcept>
+#include <string>
+#include <vector>
+#include <weft/weft.hpp>
+
+#include "bench_common.hpp"
+
+namespace weft_bench {
+namespace {
+
+// ---- fib ----
+std::int64_t fib_group(int n) {
+  if (n < 2) return n;
+  std::int64_t a = 0;
+  weft::TaskGroup g;
+  g.spawn([&a, n] { a = fib_group(n - 1); });
+  const std::int64_t b = fib_group(n - 2);
+  g.wait();
+  return a + b;
+}
+std::int64_t fib_spawn(int n) {
+  if (n < 2) return n;
+  auto t = weft::spawn(fib_spawn, n - 1);
+  const std::int64_t b = fib_spawn(n - 2);
+  return t.join() + b;
+}
+std::int64_t fib_tbb(int n) {
+  if (n < 2) return n;
+  std::int64_t a = 0;
+  tbb::task_group g;
+  g.run([&a, n] { a = fib_tbb(n - 1); });
+  const std::int64_t b = fib_tbb(n - 2);
+  g.wait();
+  return a + b;
+}
+#ifdef WEFT_BENCH_OPENMP
+std::int64_t fib_omp(int n) {
+  if (n < 2) return n;
+  std::int64_t a = 0;
+#pragma omp task shared(a) firstprivate(n)
+  a = fib_omp(n - 1);
+  const std::int64_t b = fib_omp(n - 2);
+#pragma omp taskwait
+  return a + b;
+}
+#endif
+[[gnu::noinline]] std::int64_t fib_plain(int n) {
+  return n < 2 ? n : fib_plain(n - 1) + fib_plain(n - 2);
+}
+
+// ---- skynet ----
+std::int64_t skynet_group(std::int64_t num, std::int64_t size) {
+  if (size == 1) return num;
+  const std::int64_t sub = size / 10;
+  std::array<std::int64_t, 10> r{};
+  weft::TaskGroup g;
+  for (int i = 0; i < 10; ++i) g.spawn([&r, i, num, sub] { r[i] = skynet_group(num + i * sub, sub); });
+  g.wait();
+  std::int64_t sum = 0;
+  for (auto v : r) sum += v;
+  return sum;
+}
+std::int64_t skynet_spawn(std::int64_t num, std::int64_t size) {
+  if (size == 1) return num;
+  const std::int64_t sub = size / 10;
+  std::array<weft::Task<std::int64_t>, 10> kids;
+  for (int i = 0; i < 10; ++i) kids[i] = weft::spawn(skynet_spawn, num + i * sub, sub);
+  std::int64_t sum = 0;
+  for (auto& k : kids) sum += k.join();
+  return sum;
+}
+std::int64_t skynet_tbb(std::int64_t num, std::int64_t size) {
+  if (size == 1) return num;
+  const std::int64_t sub = size / 10;
+  std::array<std::int64_t, 10> r{};
+  tbb::task_group g;
+  for (int i = 0; i < 10; ++i) g.run([&r, i, num, sub] { r[i] = skynet_tbb(num + i * sub, sub); });
+  g.wait();
+  std::int64_t sum = 0;
+  for (auto v : r) sum += v;
+  return sum;
+}
+#ifdef WEFT_BENCH_OPENMP
+std::int64_t skynet_omp(std::int64_t num, std::int64_t size) {
+  if (size == 1) return num;
+  const std::int64_t sub = size / 10;
+  std::array<std::int64_t, 10> r{};
+  for (int i = 0; i < 10; ++i) {
+#pragma omp task shared(r) firstprivate(i, num, sub)
+    r[i] = skynet_omp(num + i * sub, sub);
+  }
+#pragma omp taskwait
+  std::int64_t sum = 0;
+  for (auto v : r) sum += v;
+  return sum;
+}
+#endif
+[[gnu::noinline]] std::int64_t skynet_plain(std::int64_t num, std::int64_t size) {
+  if (size == 1) return num;
+  const std::int64_t sub = size / 10;
+  std::int64_t sum = 0;
+  for (int i = 0; i < 10; ++i) sum += skynet_plain(num + i * sub, sub);
+  return sum;
+}
+
+// ---- nqueens (BOTS-style) ----
+constexpr int kMaxN = 16;
+struct Board {
+  std::array<char, kMaxN> col;
+};
+bool safe(const Board& b, int row, int c) {
+  for (int r = 0; r < row; ++r) {
+    const int d = b.col[r] - c;
+    if (d == 0 || d == row - r || d == r - row) return false;
+  }
+  return true;
+}
+[[gnu::noinline]] std::int64_t nq_plain(int n, int row, Board b) {
+  if (row == n) return 1;
+  std::int64_t total = 0;
+  for (int c = 0; c < n; ++c) {
+    if (!safe(b, row, c)) continue;
+    b.col[row] = static_cast<char>(c);
+    total += nq_plain(n, row + 1, b);
+  }
+  return total;
+}
+std::int64_t nq_group(int n, int row, const Board& b) {
+  if (row == n) return 1;
+  std::array<std::int64_t, kMaxN> r{};
+  weft::TaskGroup g;
+  for (int c = 0; c < n; ++c) {
+    if (!safe(b, row, c)) continue;
+    g.spawn([&r, n, row, b, c] {
+      Board child = b;
+      child.col[row] = static_cast<char>(c);
+      r[c] = nq_group(n, row + 1, child);
+    });
+  }
+  g.wait();
+  std::int64_t total = 0;
+  for (int c = 0; c < n; ++c) total += r[c];
+  return total;
+}
+std::int64_t nq_spawn(int n, int row, Board b) {
+  if (row == n) return 1;
+  std::array<weft::Task<std::int64_t>, kMaxN> kids;
+  for (int c = 0; c < n; ++c) {
+    if (!safe(b, row, c)) continue;
+    Board child = b;
+    child.col[row] = static_cast<char>(c);
+    kids[c] = weft::spawn(nq_spawn, n, row + 1, child);
+  }
+  std::int64_t total = 0;
+  for (auto& k : kids) {
+    if (k.valid()) total += k.join();
+  }
+  return total;
+}
+std::int64_t nq_tbb(int n, int row, const Board& b) {
+  if (row == n) return 1;
+  std::array<std::int64_t, kMaxN> r{};
+  tbb::task_group g;
+  for (int c = 0; c < n; ++c) {
+    if (!safe(b, row, c)) continue;
+    g.run([&r, n, row, b, c] {
+      Board child = b;
+      child.col[row] = static_cast<char>(c);
+      r[c] = nq_tbb(n, row + 1, child);
+    });
+  }
+  g.wait();
+  std::int64_t total = 0;
+  for (int c = 0; c < n; ++c) total += r[c];
+  return total;
+}
+#ifdef WEFT_BENCH_OPENMP
+std::int64_t nq_omp(int n, int row, const Board& b) {
+  if (row == n) return 1;
+  std::array<std::int64_t, kMaxN> r{};
+  for (int c = 0; c < n; ++c) {
+    if (!safe(b, row, c)) continue;
+#pragma omp task shared(r) firstprivate(n, row, b, c)
+    {
+      Board child = b;
+      child.col[row] = static_cast<char>(c);
+      r[c] = nq_omp(n, row + 1, child);
+    }
+  }
+#pragma omp taskwait
+  std::int64_t total = 0;
+  for (int c = 0; c < n; ++c) total += r[c];
+  return total;
+}
+#endif
+
+// ---- parallel_for / reduce ----
+inline std::uint64_t mix(std::uint64_t x) {
+  x += 0x9E3779B97F4A7C15ULL;
+  x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ULL;
+  x = (x ^ (x >> 27)) * 0x94D049BB133111EBULL;
+  return x ^ (x >> 31);
+}
+struct alignas(64) Partial {
+  std::uint64_t v = 0;
+};
+
+std::uint64_t pfor_expected(std::int64_t n) {
+  std::uint64_t s = 0;
+  for (std::int64_t i = 0; i < n; ++i) s += mix(static_cast<std::uint64_t>(i));
+  return s;
+}
+
+// One kernel run in the current process for `peer` with `workers`: the checked result.
+using Kernel = std::function<std::int64_t()>;
+
+// Runs `make(peer, workers)`'s kernel once to warm up, then child_runs times; checks each
+// result against `expected`; returns the median seconds.
+double median_checked(const Kernel& k, std::int64_t expected) {
+  if (k() != expected) throw std::runtime_error("wrong result in warm-up");
+  return median_of_runs([&] {
+    const auto t0 = Clock::now();
+    const std::int64_t r = k();
+    const double s = seconds_between(t0, Clock::now());
+    if (r != expected) throw std::runtime_error("wrong result");
+    return s;
+  });
+}
+
+// Wraps a kernel body into a pool of `workers` for `peer` and measures it.
+template <class WeftBody, class TbbBody, class OmpBody, class SerialBody>
+double measure(const ChildArgs& a, std::int64_t expected, WeftBody weft_body, TbbBody tbb_body,
+               [[maybe_unused]] OmpBody omp_body, SerialBody serial_body) {
+  if (a.peer == "serial") return median_checked(serial_body, expected);
+  if (a.peer == "weft_group" || a.peer == "weft_spawn") {
+    weft::Scheduler s(weft::Options{.workers = a.workers, .stack_size = 64 * 1024});
+    return median_checked([&] { return s.run(weft_body); }, expected);
+  }
+  if (a.peer == "tbb") {
+    tbb::global_control gc(tbb::global_control::max_allowed_parallelism, a.workers);
+    tbb::task_arena arena(static_cast<int>(a.workers));
+    return median_checked([&] { return arena.execute(tbb_body); }, expected);
+  }
+#ifdef WEFT_BENCH_OPENMP
+  if (a.peer == "omp") {
+    return median_checked(
+        [&] {
+          std::int64_t r = 0;
+#pragma omp parallel num_threads(static_cast <int>(a.workers)) default(shared)
+          {
+#pragma omp single
+            r = omp_body();
+          }
+          return r;
+        },
+        expected);
+  }
+#endif
+  throw std::runtime_error("unknown peer " + a.peer);
+}
+
+const Board kEmptyBoard{};
+constexpr std::int64_t kQueens12 = 14200;
+
+std::vector<ChildValue> fj_job(const std::string& kernel, const ChildArgs& a) {
+  const bool group = a.peer == "weft_group";
+  double s = 0;
+  if (kernel == "fib") {
+    const int n = config().fib_n;
+    s = measure(
+        a, fib_serial(n), [&] { return group ? fib_group(n) : fib_spawn(n); },
+        [&] { return fib_tbb(n); },
+        [&] {
+#ifdef WEFT_BENCH_OPENMP
+          return fib_omp(n);
+#else
+          return std::int64_t{0};
+#endif
+        },
+        [&] { return fib_plain(n); });
+  } else if (kernel == "skynet") {
+    const std::int64_t n = config().skynet_leaves;
+    const std::int64_t want = n * (n - 1) / 2;
+    s = measure(
+        a, want, [&] { return group ? skynet_group(0, n) : skynet_spawn(0, n); },
+        [&] { return skynet_tbb(0, n); },
+        [&] {
+#ifdef WEFT_BENCH_OPENMP
+          return skynet_omp(0, n);
+#else
+          return std::int64_t{0};
+#endif
+        },
+        [&] { return skynet_plain(0, n); });
+  } else if (kernel == "nqueens") {
+    const int n = config().smoke ? 8 : 12;
+    const std::int64_t want = config().smoke ? 92 : kQueens12;
+    s = measure(
+        a, want,
+        [&] { return group ? nq_group(n, 0, kEmptyBoard) : nq_spawn(n, 0, kEmptyBoard); },
+        [&] { return nq_tbb(n, 0, kEmptyBoard); },
+        [&] {
+#ifdef WEFT_BENCH_OPENMP
+          return nq_omp(n, 0, kEmptyBoard);
+#else
+          return std::int64_t{0};
+#endif
+        },
+        [&] { return nq_plain(n, 0, kEmptyBoard); });
+  }
+  return {{"seconds", s}};
+}
+
+// parallel_for and parallel_reduce: `a.size` is the grain (0: automatic partitioning).
+std::vector<ChildValue> loop_job(bool reduce, const ChildArgs& a) {
+  const std::int64_t n = config().pfor_n;
+  const auto want = static_cast<std::int64_t>(pfor_expected(n));
+  const std::int64_t grain = a.size;
+  std::vector<Partial> part(64);
+  auto slot = [&part] {
+    const int w = weft::current_worker();
+    return w >= 0 ? w : tbb::this_task_arena::current_thread_index();
+  };
+  auto weft_body = [&]() -> std::int64_t {
+    if (reduce) {
+      auto f = [](std::int64_t lo, std::int64_t hi, std::uint64_t acc) {
+        for (std::int64_t i = lo; i < hi; ++i) acc += mix(static_cast<std::uint64_t>(i));
+        return acc;
+      };
+      auto plus = [](std::uint64_t x, std::uint64_t y) { return x + y; };
+      return static_cast<std::int64_t>(
+          grain ? weft::parallel_reduce(std::int64_t{0}, n, grain, std::uint64_t{0}, f, plus)
+                : weft::parallel_reduce(std::int64_t{0}, n, std::uint64_t{0}, f, plus));
+    }
+    for (auto& p : part) p.v = 0;
+    auto body = [&](std::int64_t i) { part[slot()].v += mix(static_cast<std::uint64_t>(i)); };
+    if (grain) {
+      weft::parallel_for(std::int64_t{0}, n, grain, body);
+    } else {
+      weft::parallel_for(std::int64_t{0}, n, body);
+    }
+    std::uint64_t s = 0;
+    for (auto& p : part) s += p.v;
+    return static_cast<std::int64_t>(s);
+  };
+  auto tbb_body = [&]() -> std::int64_t {
+    if (reduce) {
+      auto f = [](const tbb::blocked_range<std::int64_t>& r, std::uint64_t acc) {
+        for (std::int64_t i = r.begin(); i < r.end(); ++i) acc += mix(static_cast<std::uint64_t>(i));
+        return acc;
+      };
+      auto plus = [](std::uint64_t x, std::uint64_t y) { return x + y; };
+      if (grain) {
+        return static_cast<std::int64_t>(
+            tbb::parallel_reduce(tbb::blocked_range<std::int64_t>(0, n, grain), std::uint64_t{0},
+                                 f, plus, tbb::simple_partitioner()));
+      }
+      return static_cast<std::int64_t>(tbb::parallel_reduce(
+          tbb::blocked_range<std::int64_t>(0, n), std::uint64_t{0}, f, plus, tbb::auto_partitioner()));
+    }
+    for (auto& p : part) p.v = 0;
+    auto body = [&](const tbb::blocked_range<std::int64_t>& r) {
+      std::uint64_t s = 0;
+      for (std::int64_t i = r.begin(); i < r.end(); ++i) s += mix(static_cast<std::uint64_t>(i));
+      part[slot()].v += s;
+    };
+    if (grain) {
+      tbb::parallel_for(tbb::blocked_range<std::int64_t>(0, n, grain), body,
+                        tbb::simple_partitioner());
+    } else {
+      tbb::parallel_for(tbb::blocked_range<std::int64_t>(0, n), body, tbb::auto_partitioner());
+    }
+    std::uint64_t s = 0;
+    for (auto& p : part) s += p.v;
+    return static_cast<std::int64_t>(s);
+  };
+  auto omp_body = [&]() -> std::int64_t {
+    std::uint64_t s = 0;
+#ifdef WEFT_BENCH_OPENMP
+#pragma omp taskloop reduction(+ : s)
+    for (std::int64_t i = 0; i < n; ++i) s += mix(static_cast<std::uint64_t>(i));
+#endif
+    return static_cast<std::int64_t>(s);
+  };
+  auto serial_body = [&]() -> std::int64_t { return static_cast<std::int64_t>(pfor_expected(n)); };
+  return {{"seconds", measure(a, want, weft_body, tbb_body, omp_body, serial_body)}};
+}
+
+const bool jobs_added = [] {
+  for (const char* k : {"fib", "skynet", "nqueens"}) {
+    add_child_job(std::string("fj_") + k, [k](const ChildArgs& a) { return fj_job(k, a); });
+  }
+  add_child_job("fj_pfor", [](const ChildArgs& a) { return loop_job(false, a); });
+  add_child_job("fj_reduce", [](const ChildArgs& a) { return loop_job(true, a); });
+  return true;
+}();
+
+void BM_child(benchmark::State& state, const std::string& job, const std::string& peer,
+              std::int64_t size) {
+  const auto workers = static_cast<unsigned>(state.range(0));
+  run_child_iteration(state, job, ChildArgs{peer, workers, size});
+  if (state.iterations() > 0 && !state.error_occurred()) {
+    state.counters["workers"] = workers;
+    if (size) state.counters["grain"] = static_cast<double>(size);
+  }
+}
+
+// Spawn + wait of one empty child, never stolen (one worker).
+void BM_spawn_empty(benchmark::State& state, bool group) {
+  weft::Scheduler s(weft::Options{.workers = 1});
+  constexpr int kPerRun = 100000;
+  for (auto _ : state) {
+    const double secs = s.run([group] {
+      const auto t0 = Clock::now();
+      for (int i = 0; i < kPerRun; ++i) {
+        if (group) {
+          weft::TaskGroup g;
+          g.spawn([] {});
+          g.wait();
+        } else {
+          weft::spawn([] {}).join();
+        }
+      }
+      return seconds_between(t0, Clock::now());
+    });
+    state.SetIterationTime(secs);
+    state.counters["ns_per_spawn"] = secs * 1e9 / kPerRun;
+  }
+}
+void BM_spawn_empty_tbb(benchmark::State& state) {
+  tbb::task_arena arena(1);
+  constexpr int kPerRun = 100000;
+  for (auto _ : state) {
+    const double secs = arena.execute([] {
+      const auto t0 = Clock::now();
+      for (int i = 0; i < kPerRun; ++i) {
+        tbb::task_group g;
+        g.run([] {});
+        g.wait();
+      }
+      return seconds_between(t0, Clock::now());
+    });
+    state.SetIterationTime(secs);
+    state.counters["ns_per_spawn"] = secs * 1e9 / kPerRun;
+  }
+}
+
+}  // namespace
+
+void register_forkjoin_benchmarks() {
+  std::vector<std::string> peers = {"serial", "weft_group", "weft_spawn", "tbb"};
+#ifdef WEFT_BENCH_OPENMP
+  peers.push_back("omp");
+#endif
+  auto reg = [](const std::string& name, const std::string& job, const std::string& peer,
+                std::int64_t size) {
+    auto* b = benchmark::RegisterBenchmark(
+        name.c_str(), [job, peer, size](benchmark::State& s) { BM_child(s, job, peer, size); });
+    if (peer == "serial") {
+      b->ArgName("workers")->Arg(1);
+    } else {
+      b->Apply(worker_sweep);
+    }
+    b->Iterations(1)->UseManualTime()->Unit(benchmark::kMillisecond);
+  };
+  for (const char* k : {"fib", "skynet", "nqueens"}) {
+    for (const auto& p : peers) reg(std::string("BM_fj_") + k + "/" + p, std::string("fj_") + k, p, 0);
+  }
+  for (const char* k : {"pfor", "reduce"}) {
+    for (const char* p : {"serial", "weft_group", "tbb"}) {
+      reg(std::string("BM_fj_") + k + "/" + p, std::string("fj_") + k, p, 0);
+    }
+#ifdef WEFT_BENCH_OPENMP
+    if (std::string(k) == "pfor") reg("BM_fj_pfor/omp_taskloop", "fj_pfor", "omp", 0);
+#endif
+    // Hand-picked grains: the best of these is weft's (and tbb's) "best grain" row.
+    for (std::int64_t g : {1024, 16384, 262144}) {
+      for (const char* p : {"weft_group", "tbb"}) {
+        reg(std::string("BM_fj_") + k + "/" + p + "/grain:" + std::to_string(g), std::string("fj_") + k,
+            p, g);
+      }
+    }
+  }
+  for (bool group : {true, false}) {
+    finish(benchmark::RegisterBenchmark(group ? "BM_fj_spawn_empty/weft_group" : "BM_fj_spawn_empty/weft_spawn",
+                                        [group](benchmark::State& s) { BM_spawn_empty(s, group); }),
+           0.2)
+        ->UseManualTime()
+        ->Unit(benchmark::kMicrosecond);
+  }
+  finish(benchmark::RegisterBenchmark("BM_fj_spawn_empty/tbb", BM_spawn_empty_tbb), 0.2)
+      ->UseManualTime()
+      ->Unit(benchmark::kMicrosecond);
+}
+
+}  // namespace weft_bench
