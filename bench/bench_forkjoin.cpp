@@ -83,7 +83,8 @@ std::int64_t skynet_group(std::int64_t num, std::int64_t size) {
   const std::int64_t sub = size / 10;
   std::array<std::int64_t, 10> r{};
   weft::TaskGroup g;
-  for (int i = 0; i < 10; ++i) g.spawn([&r, i, num, sub] { r[i] = skynet_group(num + i * sub, sub); });
+  for (int i = 0; i < 10; ++i)
+    g.spawn([&r, i, num, sub] { r[i] = skynet_group(num + i * sub, sub); });
   g.wait();
   std::int64_t sum = 0;
   for (auto v : r) sum += v;
@@ -325,8 +326,7 @@ std::vector<ChildValue> fj_job(const std::string& kernel, const ChildArgs& a) {
     const int n = config().smoke ? 8 : 12;
     const std::int64_t want = config().smoke ? 92 : kQueens12;
     s = measure(
-        a, want,
-        [&] { return group ? nq_group(n, 0, kEmptyBoard) : nq_spawn(n, 0, kEmptyBoard); },
+        a, want, [&] { return group ? nq_group(n, 0, kEmptyBoard) : nq_spawn(n, 0, kEmptyBoard); },
         [&] { return nq_tbb(n, 0, kEmptyBoard); },
         [&] {
 #ifdef WEFT_BENCH_OPENMP
@@ -375,17 +375,19 @@ std::vector<ChildValue> loop_job(bool reduce, const ChildArgs& a) {
   auto tbb_body = [&]() -> std::int64_t {
     if (reduce) {
       auto f = [](const tbb::blocked_range<std::int64_t>& r, std::uint64_t acc) {
-        for (std::int64_t i = r.begin(); i < r.end(); ++i) acc += mix(static_cast<std::uint64_t>(i));
+        for (std::int64_t i = r.begin(); i < r.end(); ++i)
+          acc += mix(static_cast<std::uint64_t>(i));
         return acc;
       };
       auto plus = [](std::uint64_t x, std::uint64_t y) { return x + y; };
       if (grain) {
         return static_cast<std::int64_t>(
-            tbb::parallel_reduce(tbb::blocked_range<std::int64_t>(0, n, grain), std::uint64_t{0},
-                                 f, plus, tbb::simple_partitioner()));
+            tbb::parallel_reduce(tbb::blocked_range<std::int64_t>(0, n, grain), std::uint64_t{0}, f,
+                                 plus, tbb::simple_partitioner()));
       }
-      return static_cast<std::int64_t>(tbb::parallel_reduce(
-          tbb::blocked_range<std::int64_t>(0, n), std::uint64_t{0}, f, plus, tbb::auto_partitioner()));
+      return static_cast<std::int64_t>(tbb::parallel_reduce(tbb::blocked_range<std::int64_t>(0, n),
+                                                            std::uint64_t{0}, f, plus,
+                                                            tbb::auto_partitioner()));
     }
     for (auto& p : part) p.v = 0;
     auto body = [&](const tbb::blocked_range<std::int64_t>& r) {
@@ -493,7 +495,8 @@ void register_forkjoin_benchmarks() {
     b->Iterations(1)->UseManualTime()->Unit(benchmark::kMillisecond);
   };
   for (const char* k : {"fib", "skynet", "nqueens"}) {
-    for (const auto& p : peers) reg(std::string("BM_fj_") + k + "/" + p, std::string("fj_") + k, p, 0);
+    for (const auto& p : peers)
+      reg(std::string("BM_fj_") + k + "/" + p, std::string("fj_") + k, p, 0);
   }
   for (const char* k : {"pfor", "reduce"}) {
     for (const char* p : {"serial", "weft_group", "tbb"}) {
@@ -505,14 +508,15 @@ void register_forkjoin_benchmarks() {
     // Hand-picked grains: the best of these is weft's (and tbb's) "best grain" row.
     for (std::int64_t g : {1024, 16384, 262144}) {
       for (const char* p : {"weft_group", "tbb"}) {
-        reg(std::string("BM_fj_") + k + "/" + p + "/grain:" + std::to_string(g), std::string("fj_") + k,
-            p, g);
+        reg(std::string("BM_fj_") + k + "/" + p + "/grain:" + std::to_string(g),
+            std::string("fj_") + k, p, g);
       }
     }
   }
   for (bool group : {true, false}) {
-    finish(benchmark::RegisterBenchmark(group ? "BM_fj_spawn_empty/weft_group" : "BM_fj_spawn_empty/weft_spawn",
-                                        [group](benchmark::State& s) { BM_spawn_empty(s, group); }),
+    finish(benchmark::RegisterBenchmark(
+               group ? "BM_fj_spawn_empty/weft_group" : "BM_fj_spawn_empty/weft_spawn",
+               [group](benchmark::State& s) { BM_spawn_empty(s, group); }),
            0.2)
         ->UseManualTime()
         ->Unit(benchmark::kMicrosecond);

@@ -82,6 +82,8 @@ void ForkDeque::reset() noexcept {
   all_stolen_ = true;
   request_.store(false, std::memory_order_relaxed);
   ts_.store(0, std::memory_order_relaxed);
+  stack_lo_ = 0;
+  stack_size_ = 0;
 }
 
 }  // namespace weft::detail

@@ -94,7 +94,7 @@ void TaskGroup::finish_wait() {
 void TaskGroup::destroy_slow() noexcept {
   if (std::uncaught_exceptions() > 0) cancel();  // unwinding: skip what has not started
   if (local_ != 0) {
-    if (detail::current_forks_if_any() != forks_) {
+    if (!forks_->owned_by_caller()) {
       std::fprintf(stderr,
                    "weft: a TaskGroup with unfinished children was destroyed outside the "
                    "coroutine that owns them\n");

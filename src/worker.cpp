@@ -80,26 +80,24 @@ const char* state_name(std::uint32_t s) noexcept {
   return tls_worker;
 }
 
-// Called on every TaskGroup spawn: reads the thread pointer directly, with the same
+// Called by every TaskGroup constructor: reads the thread pointer directly, with the same
 // barrier as current_worker().
-[[gnu::noinline]] ForkDeque* current_forks_if_any() noexcept {
+[[gnu::noinline]] ForkDeque* current_forks() {
   asm volatile("");
-  const Worker* w = tls_worker;
+  Worker* w = tls_worker;
   const Coroutine* c = w ? w->current() : nullptr;
-  return c ? c->forks : nullptr;
-}
-
-ForkDeque* current_forks() {
-  Worker* w = current_worker();
-  return w ? w->current_forks() : nullptr;
+  if (!c) return nullptr;
+  return c->forks ? c->forks : w->current_forks();
 }
 
 ForkDeque* Worker::current_forks() {
   Coroutine* c = current_;
   if (!c) return nullptr;
   if (!c->forks) {
-    c->forks = core_.forks().get();
-    active_forks_.store(c->forks, std::memory_order_release);
+    ForkDeque* d = core_.forks().get();
+    d->set_owner_stack(c->stack->lo, c->stack->size);
+    c->forks = d;
+    active_forks_.store(d, std::memory_order_release);
   }
   return c->forks;
 }

@@ -16,7 +16,7 @@
 namespace {
 thread_local std::uint64_t t_allocations = 0;
 }  // namespace
-void* operator new(std::size_t n) {
+[[gnu::noinline]] void* operator new(std::size_t n) {
   ++t_allocations;
   if (void* p = std::malloc(n ? n : 1)) return p;
   throw std::bad_alloc();

@@ -133,7 +133,7 @@ class TaskGroup : private detail::GroupState {
   void spawn(F&& f) {
     using Fn = std::decay_t<F>;
     static_assert(std::is_invocable_v<Fn&>, "weft::TaskGroup::spawn: f() must be callable");
-    if (forks_ != nullptr && detail::current_forks_if_any() == forks_) [[likely]] {
+    if (forks_ != nullptr && forks_->owned_by_caller()) [[likely]] {
       if (detail::ForkSlot* s = forks_->push_slot()) [[likely]] {
         detail::SlotTask<Fn>::emplace(s, std::forward<F>(f));
         s->group = this;
@@ -152,7 +152,7 @@ class TaskGroup : private detail::GroupState {
   /// Rethrows the first exception a child threw. Must be called by the group's owner.
   void wait() {
     if (forks_ != nullptr) {
-      if (detail::current_forks_if_any() != forks_) [[unlikely]]
+      if (!forks_->owned_by_caller()) [[unlikely]]
         refuse_foreign_wait();
       detail::sync_while(*forks_, [this] { return local_ != 0; });
     }

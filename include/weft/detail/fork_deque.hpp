@@ -62,6 +62,19 @@ class ForkDeque {
 
   // ---- owner (the coroutine that the deque belongs to) ----
 
+  // True when the caller runs on the owner's stack: the owner itself, or a child it runs
+  // inline (the same coroutine, as far as its deque goes). Any other coroutine or thread
+  // runs on another stack. No thread-pointer read and no call: spawn() and wait() ask
+  // this on every fork-join step.
+  [[gnu::always_inline]] bool owned_by_caller() const noexcept {
+    const auto sp = reinterpret_cast<std::uintptr_t>(__builtin_frame_address(0));
+    return sp - stack_lo_ < stack_size_;
+  }
+  void set_owner_stack(const void* lo, std::size_t size) noexcept {
+    stack_lo_ = reinterpret_cast<std::uintptr_t>(lo);
+    stack_size_ = size;
+  }
+
   // The slot a push fills, or nullptr when the deque is full (the caller then runs the
   // task at once: running a child early is always a valid fork-join schedule).
   ForkSlot* push_slot() noexcept { return top_ < kCapacity ? &slots_[top_] : nullptr; }
@@ -134,7 +147,9 @@ class ForkDeque {
   // slot below top_ was stolen (tail >= top_), and the next push starts afresh.
   std::uint32_t top_ = 0;
   std::uint32_t split_ = 0;
-  bool all_stolen_ = true;  // an empty deque: its first child is shared at once
+  bool all_stolen_ = true;       // an empty deque: its first child is shared at once
+  std::uintptr_t stack_lo_ = 0;  // the owner coroutine's stack (0, 0 while pooled)
+  std::size_t stack_size_ = 0;
 
   // Written by thieves (and by the owner on the rare paths above).
   alignas(64) std::atomic<std::uint64_t> ts_{0};
@@ -149,7 +164,5 @@ void sync_all(ForkDeque& d) noexcept;
 // The deque of the running coroutine (created on first use), or nullptr on a plain
 // thread. Never inlined: a coroutine may migrate across any switch (current_worker()).
 ForkDeque* current_forks();
-// The running coroutine's deque if it has one, without creating it.
-ForkDeque* current_forks_if_any() noexcept;
 
 }  // namespace weft::detail
