@@ -243,6 +243,7 @@ Stats Core::stats() const {
     ws.switches = w.switches();
     ws.steal_attempts = w.steal_attempts();
     ws.steals = w.steals();
+    ws.children_stolen = w.children_stolen();
     ws.parks = w.parks();
     ws.wakeups = w.wakeups();
     ws.timer_fires = w.timer_fires();
@@ -253,6 +254,7 @@ Stats Core::stats() const {
     s.switches += ws.switches;
     s.steal_attempts += ws.steal_attempts;
     s.steals += ws.steals;
+    s.children_stolen += ws.children_stolen;
     s.parks += ws.parks;
     s.wakeups += ws.wakeups;
     s.timer_fires += ws.timer_fires;

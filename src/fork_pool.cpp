@@ -18,7 +18,7 @@ ForkDeque* ForkPool::get() {
     free_.pop_back();
     return d;
   }
-  // 256 KiB, mostly never touched: the pages of unused slots cost no memory.
+  // 64 KiB of slots (zeroed here once: every free slot's done word is 0).
   auto d = std::make_unique<ForkDeque>();
   if (all_.size() == all_.capacity()) all_.reserve(2 * all_.size() + 8);
   free_.reserve(all_.capacity());  // put() never reallocates: it cannot fail

@@ -73,6 +73,7 @@ Coroutine* Worker::adopt_stolen_slot(ForkSlot* s) {
   c->result = &p->outcome;
   spawned_.bump();
   steals_.bump();
+  children_stolen_.bump();
   return c;
 }
 

@@ -37,6 +37,9 @@ void sync_one(ForkDeque& d) noexcept {
   // Stolen: suspend until the thief is done (acquire pairs with its exchange), then the
   // slot may be reused.
   if (s->done.load(std::memory_order_acquire) != kJoinDone) current_worker()->wait_word(&s->done);
+  // Free slots keep done == 0 (a new deque's are zero), so a push need not write it: the
+  // thief's exchange happened before our acquire above, and nobody else touches it.
+  s->done.store(0, std::memory_order_relaxed);
   d.pop_stolen();
 }
 
@@ -54,6 +57,7 @@ void TaskGroup::spawn_foreign(std::function<void()> f) {
     if (foreign_.compare_exchange_strong(fc, fresh.get(), std::memory_order_acq_rel,
                                          std::memory_order_acquire)) {
       fc = fresh.release();
+      flags_.fetch_or(kForeign, std::memory_order_release);
     }
   }
   fc->pending.add(1);
@@ -87,7 +91,8 @@ void TaskGroup::wait_foreign() noexcept {
 
 void TaskGroup::finish_wait() {
   wait_foreign();
-  const std::uint32_t flags = flags_.exchange(0, std::memory_order_acq_rel);
+  // The object for foreign children stays (kForeign with it): the group is reusable.
+  const std::uint32_t flags = flags_.fetch_and(kForeign, std::memory_order_acq_rel);
   if (flags & kFailing) std::rethrow_exception(std::exchange(error_, nullptr));
 }
 

@@ -97,6 +97,7 @@ class Worker {
   std::uint64_t switches() const noexcept { return switches_.read(); }
   std::uint64_t steal_attempts() const noexcept { return steal_attempts_.read(); }
   std::uint64_t steals() const noexcept { return steals_.read(); }
+  std::uint64_t children_stolen() const noexcept { return children_stolen_.read(); }
   std::uint64_t parks() const noexcept { return parks_.read(); }
   std::uint64_t wakeups() const noexcept { return wakeups_.read(); }
   std::uint64_t timer_fires() const noexcept { return timer_fires_.read(); }
@@ -189,8 +190,8 @@ class Worker {
   unsigned root_eh_uncaught_ = 0;
 
   std::atomic<std::int64_t> planned_wake_{TimerQueue::kNone};
-  Counter spawned_, completed_, runs_, switches_, steal_attempts_, steals_, parks_, wakeups_,
-      timer_fires_;
+  Counter spawned_, completed_, runs_, switches_, steal_attempts_, steals_, children_stolen_,
+      parks_, wakeups_, timer_fires_;
   TraceLog trace_;
   std::thread thread_;
 };

@@ -25,9 +25,10 @@ struct GroupState {
   // The first exception wins; it also cancels the group, as in oneTBB and Cilk.
   void fail(std::exception_ptr e) noexcept;
 
-  static constexpr std::uint32_t kCancelled = 1, kFailing = 2, kFailed = 4;
-  // kFailed is set with release after error_ is written; wait() reads it once every child
-  // is done (each completion synchronizes with wait()).
+  // kFailing: error_ holds the first exception (its writer is whoever set the bit).
+  // kForeign: children spawned by others than the owner exist (TaskGroup::foreign_).
+  // Any bit sends wait() and the destructor down their slow path.
+  static constexpr std::uint32_t kCancelled = 1, kFailing = 2, kForeign = 4;
   std::atomic<std::uint32_t> flags_{0};
   std::exception_ptr error_;
   // Children pushed into the owner's deque and not yet synced (owner only).
@@ -120,8 +121,7 @@ class TaskGroup : private detail::GroupState {
   /// An empty group owned by the calling coroutine or thread.
   TaskGroup() : forks_(detail::current_forks()) {}
   ~TaskGroup() {
-    if (local_ != 0 || foreign_.load(std::memory_order_relaxed) != nullptr ||
-        flags_.load(std::memory_order_relaxed) != 0) [[unlikely]]
+    if ((local_ | flags_.load(std::memory_order_relaxed)) != 0) [[unlikely]]
       destroy_slow();
   }
   TaskGroup(const TaskGroup&) = delete;
@@ -136,8 +136,7 @@ class TaskGroup : private detail::GroupState {
     if (forks_ != nullptr && forks_->owned_by_caller()) [[likely]] {
       if (detail::ForkSlot* s = forks_->push_slot()) [[likely]] {
         detail::SlotTask<Fn>::emplace(s, std::forward<F>(f));
-        s->group = this;
-        s->done.store(0, std::memory_order_relaxed);
+        s->group = this;  // (its done word is 0: see sync_one)
         ++local_;
         forks_->commit_push();
         return;
@@ -156,8 +155,7 @@ class TaskGroup : private detail::GroupState {
         refuse_foreign_wait();
       detail::sync_while(*forks_, [this] { return local_ != 0; });
     }
-    if (foreign_.load(std::memory_order_acquire) != nullptr ||
-        flags_.load(std::memory_order_acquire) != 0) [[unlikely]]
+    if (flags_.load(std::memory_order_acquire) != 0) [[unlikely]]
       finish_wait();
   }
 

@@ -64,6 +64,10 @@ std::span<const Workload> workloads() noexcept {
        "pipe waits while other workers run coroutines that never suspend: an idle worker "
        "must collect the readiness at once",
        run_io_busy},
+      {"fork-join",
+       "random TaskGroup trees: steals, children that block, exceptions, cancellation, "
+       "parallel_for/reduce inside children, plain-thread owners; every value checked",
+       run_fork_join},
       {"spawn-tree",
        "random spawn trees (fan-out, depth); joins in random order, detached subtrees, "
        "exceptions through join, yield_to siblings",

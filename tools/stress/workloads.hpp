@@ -20,6 +20,7 @@ void run_dtor(Round& r);        // dtor.cpp
 void run_contend(Round& r);     // contend.cpp
 void run_destroy(Round& r);     // destroy.cpp
 void run_io_busy(Round& r);     // io_busy.cpp
+void run_fork_join(Round& r);   // fork_join.cpp
 
 // Every workload, in the order --workload all runs them.
 std::span<const Workload> workloads() noexcept;

@@ -51,14 +51,18 @@ inline constexpr std::size_t kForkSlotStorage = 40;
 struct alignas(64) ForkSlot {
   ForkRun run;
   GroupState* group;
-  std::atomic<std::uintptr_t> done;  // used only once the slot was stolen
+  // Used only once the slot was stolen: 0, the waiting owner, or kJoinDone. 0 whenever
+  // the slot is free (sync_one() resets it after a stolen run).
+  std::atomic<std::uintptr_t> done{0};
   alignas(8) unsigned char storage[kForkSlotStorage];
 };
 static_assert(sizeof(ForkSlot) == 64);
 
 class ForkDeque {
  public:
-  static constexpr std::uint32_t kCapacity = 4096;
+  // 64 KiB of slots. A group that holds more children than this runs the extra ones at
+  // once (a valid schedule): by then thieves have plenty to take.
+  static constexpr std::uint32_t kCapacity = 1024;
 
   // ---- owner (the coroutine that the deque belongs to) ----
 
