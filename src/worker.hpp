@@ -1,5 +1,9 @@
 // Worker: one pthread with its root context, its deque of ready coroutines, its stack and
-// record caches, and the loop that runs, steals and parks.
+// record caches, and the loop that runs, steals and parks. Its protocols live in one file
+// each: worker.cpp (thread and loop), worker_ready.cpp (queueing, picking, stealing),
+// worker_idle.cpp (searching, parking, timer and I/O cadence), worker_switch.cpp (switch
+// and handoff, yield, park), worker_join.cpp (completion and joins), fork_steal.cpp
+// (stolen TaskGroup children).
 #pragma once
 
 #include <atomic>
@@ -110,6 +114,10 @@ class Worker {
   [[noreturn]] static void coroutine_entry(void* transfer);
 
  private:
+  // As Go: every 61st scheduling decision looks at the oldest work (pick_next), and every
+  // 61st handoff of a busy worker at due timers and I/O (after_switch).
+  static constexpr std::uint32_t kFairnessTick = 61;
+
   void main();
   Coroutine* find_work();
   enum class Order : std::uint8_t { kNewest, kOldest };
@@ -141,11 +149,15 @@ class Worker {
   Coroutine* startable(Coroutine* c) noexcept;
   // On the root context: completes unstartable_ with its stack-mapping error.
   void fail_unstartable();
-  void run_handoff(void* transfer);
-  void perform(const Handoff& h);
+  // Runs on whatever context a switch landed on: finishes the previous context's handoff
+  // (if any) and, every kFairnessTick switches, looks at due timers and I/O.
+  void after_switch(void* transfer);
+  // Does what the context that switched away asked for (requeue, wait on a join word,
+  // complete, park), now that it is off its stack.
+  void finish_handoff(const Handoff& h);
   // Switches from the running coroutine `me` to `next` (nullptr: the root context) and,
   // once something resumes `me` (on whichever worker), runs the handoff there.
-  static void leave(Worker* w, Coroutine* me, Coroutine* next, Handoff& h);
+  static void switch_away(Worker* w, Coroutine* me, Coroutine* next, Handoff& h);
   [[noreturn]] void finish_current();
   // Maps (or takes from the cache) a stack for a never-started coroutine; throws when
   // none can be mapped.
@@ -174,8 +186,8 @@ class Worker {
   std::int64_t live_hint_at_ = -1;
   bool searching_ = false;
   Coroutine* unstartable_ = nullptr;  // see startable()
-  std::uint32_t decisions_ = 0;       // pick_next() calls, for the fairness turns
-  std::uint32_t handoffs_ = 0;
+  std::uint32_t pick_turn_ = 0;       // pick_next() calls, for the fairness turns
+  std::uint32_t poll_turn_ = 0;       // switches, for the timer and I/O cadence
   std::uint64_t rng_;
   std::uint64_t next_id_ = 0, id_limit_ = 0;
 

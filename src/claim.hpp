@@ -1,0 +1,32 @@
+// The claim protocol: a queue entry is only a hint, and exactly one CAS decides which
+// queue entry, inline join or yield_to runs a coroutine (coroutine.hpp, State).
+#pragma once
+
+#include "weft/detail/coroutine.hpp"
+
+namespace weft::detail {
+
+// Claims a queued coroutine for running: the one CAS that decides which queue entry,
+// inline join or yield_to gets to run it. acquire pairs with the release that made it
+// queued (spawn or the handoff that saved its context).
+inline bool claim(Coroutine* c) noexcept {
+  std::uint32_t s = c->state.load(std::memory_order_acquire);
+  while (s == kFresh || s == kReady) {
+    if (c->state.compare_exchange_weak(s, kRunning, std::memory_order_acq_rel,
+                                       std::memory_order_acquire)) {
+      return true;
+    }
+  }
+  return false;
+}
+
+// Claims a never-started coroutine to run it inline on its joiner's stack. Only kFresh:
+// a child that a thief started, that suspended and was woken (kReady) since the joiner
+// looked must be resumed on its own stack, not entered a second time.
+inline bool claim_fresh(Coroutine* c) noexcept {
+  std::uint32_t s = kFresh;
+  return c->state.compare_exchange_strong(s, kRunning, std::memory_order_acq_rel,
+                                          std::memory_order_relaxed);
+}
+
+}  // namespace weft::detail
