@@ -2,6 +2,7 @@
 // coroutines and plain threads, the deque's limits, and no allocation per spawn.
 #include <gtest/gtest.h>
 
+#include <array>
 #include <atomic>
 #include <cstdlib>
 #include <new>
@@ -47,6 +48,28 @@ TEST(TaskGroup, FibIsRightOnOneAndTwoWorkers) {
   for (unsigned workers : {1u, 2u}) {
     weft::Scheduler s(weft::Options{.workers = workers});
     EXPECT_EQ(s.run([] { return fib(22); }), 17711) << workers << " workers";
+  }
+}
+
+// skynet's shape: a child reads what it captured (where to store its result) after its
+// own children ran. Its slot was popped before it ran, so those children reuse the slot:
+// the captured state must not live there while the child runs.
+std::int64_t tree_sum(std::int64_t num, std::int64_t size) {
+  if (size == 1) return num;
+  const std::int64_t sub = size / 10;
+  std::array<std::int64_t, 10> r{};
+  weft::TaskGroup g;
+  for (int i = 0; i < 10; ++i) g.spawn([&r, i, num, sub] { r[i] = tree_sum(num + i * sub, sub); });
+  g.wait();
+  std::int64_t sum = 0;
+  for (auto v : r) sum += v;
+  return sum;
+}
+
+TEST(TaskGroup, AChildsCapturesSurviveItsOwnChildren) {
+  for (unsigned workers : {1u, 2u}) {
+    weft::Scheduler s(weft::Options{.workers = workers});
+    EXPECT_EQ(s.run([] { return tree_sum(0, 10000); }), 10000 * 9999 / 2) << workers << " workers";
   }
 }
 

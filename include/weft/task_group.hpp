@@ -74,25 +74,27 @@ struct SlotTask {
     }
     s->run = &run;
   }
+  // The captured state leaves the slot before the call: a slot synced by its owner was
+  // popped, and the children this one spawns reuse it while it runs.
   static void run(ForkSlot* s) noexcept {
-    F* f;
-    if constexpr (kInline) {
-      f = std::launder(reinterpret_cast<F*>(s->storage));
-    } else {
-      f = *std::launder(reinterpret_cast<F**>(s->storage));
-    }
     GroupState* g = s->group;
-    if (!g->cancelled()) {
-      try {
-        std::invoke(*f);
-      } catch (...) {
-        g->fail(std::current_exception());
-      }
-    }
     if constexpr (kInline) {
-      f->~F();
+      F* stored = std::launder(reinterpret_cast<F*>(s->storage));
+      F f(std::move(*stored));
+      stored->~F();
+      call(g, f);
     } else {
-      delete f;
+      F* boxed = *std::launder(reinterpret_cast<F**>(s->storage));
+      call(g, *boxed);
+      delete boxed;
+    }
+  }
+  static void call(GroupState* g, F& f) noexcept {
+    if (g->cancelled()) return;
+    try {
+      std::invoke(f);
+    } catch (...) {
+      g->fail(std::current_exception());
     }
   }
 };

@@ -9,6 +9,7 @@
 // its nodes' values) reaches its root exactly. Steals happen on their own (2+ workers);
 // sleeps and locks make owners suspend with children nobody took yet (stranded deques).
 #include <atomic>
+#include <deque>
 #include <exception>
 #include <memory>
 #include <vector>
@@ -75,6 +76,13 @@ struct Forest {
   explicit Forest(std::size_t n) : runs(n) {}
 };
 
+struct Spawned {
+  Forest* forest;
+  FjNode node;
+  std::uint64_t id;
+  std::uint64_t* value;
+};
+
 // Runs node `n` numbered `id`; returns its subtree's value, or throws Thrown after its
 // subtree if it is a thrower.
 std::uint64_t run_fj(Forest& f, const FjNode& n, std::uint64_t id) {
@@ -117,6 +125,7 @@ std::uint64_t run_fj(Forest& f, const FjNode& n, std::uint64_t id) {
   std::vector<std::uint64_t> values(fan, 0);
   std::uint64_t next = id + 1;
   bool group_clean = true;
+  std::deque<Spawned> spawned;  // stable addresses for the small captures
   {
     weft::TaskGroup g;
     for (unsigned i = 0; i < fan; ++i) {
@@ -126,10 +135,20 @@ std::uint64_t run_fj(Forest& f, const FjNode& n, std::uint64_t id) {
       group_clean = group_clean && cw.clean && !c.throws();
       const std::uint64_t cid = next;
       next += count;
-      g.spawn([&f, c, cid, &values, i] {
-        values[i] = run_fj(f, c, cid);
-        if (c.throws()) throw Thrown();
-      });
+      // Both kinds of slot: a capture that fits in the slot (it must survive the
+      // grandchildren that reuse the slot) and an oversized one (boxed).
+      if (mix(c.seed ^ 0x3) % 2 == 0) {
+        const Spawned* sp = &spawned.emplace_back(Spawned{&f, c, cid, &values[i]});
+        g.spawn([sp] {
+          *sp->value = run_fj(*sp->forest, sp->node, sp->id);
+          if (sp->node.throws()) throw Thrown();
+        });
+      } else {
+        g.spawn([&f, c, cid, &values, i] {
+          values[i] = run_fj(f, c, cid);
+          if (c.throws()) throw Thrown();
+        });
+      }
       if (i == fan / 2 && n.cancels()) g.cancel();
     }
     if (!n.destructor_waits()) {
