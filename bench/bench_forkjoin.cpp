@@ -25,6 +25,7 @@
 #include <oneapi/tbb/task_group.h>
 
 #include <array>
+#include <atomic>
 #include <cstdint>
 #include <cstring>
 #include <stdexcept>
@@ -235,6 +236,14 @@ struct alignas(64) Partial {
   std::uint64_t v = 0;
 };
 
+constexpr int kMaxThreads = 256;
+std::atomic<int> g_next_slot{0};
+// This thread's slot of a per-thread array (threads of every pool in this process).
+inline int thread_slot() {
+  thread_local const int slot = g_next_slot.fetch_add(1) % kMaxThreads;
+  return slot;
+}
+
 std::uint64_t pfor_expected(std::int64_t n) {
   std::uint64_t s = 0;
   for (std::int64_t i = 0; i < n; ++i) s += mix(static_cast<std::uint64_t>(i));
@@ -345,11 +354,9 @@ std::vector<ChildValue> loop_job(bool reduce, const ChildArgs& a) {
   const std::int64_t n = config().pfor_n;
   const auto want = static_cast<std::int64_t>(pfor_expected(n));
   const std::int64_t grain = a.size;
-  std::vector<Partial> part(64);
-  auto slot = [&part] {
-    const int w = weft::current_worker();
-    return w >= 0 ? w : tbb::this_task_arena::current_thread_index();
-  };
+  // Every peer runs the same per-index body: hash the index, add it to this thread's own
+  // padded slot (a thread_local index, so no call per iteration).
+  std::vector<Partial> part(kMaxThreads);
   auto weft_body = [&]() -> std::int64_t {
     if (reduce) {
       auto f = [](std::int64_t lo, std::int64_t hi, std::uint64_t acc) {
@@ -362,7 +369,9 @@ std::vector<ChildValue> loop_job(bool reduce, const ChildArgs& a) {
                 : weft::parallel_reduce(std::int64_t{0}, n, std::uint64_t{0}, f, plus));
     }
     for (auto& p : part) p.v = 0;
-    auto body = [&](std::int64_t i) { part[slot()].v += mix(static_cast<std::uint64_t>(i)); };
+    auto body = [&part](std::int64_t i) {
+      part[thread_slot()].v += mix(static_cast<std::uint64_t>(i));
+    };
     if (grain) {
       weft::parallel_for(std::int64_t{0}, n, grain, body);
     } else {
@@ -390,16 +399,18 @@ std::vector<ChildValue> loop_job(bool reduce, const ChildArgs& a) {
                                                             tbb::auto_partitioner()));
     }
     for (auto& p : part) p.v = 0;
-    auto body = [&](const tbb::blocked_range<std::int64_t>& r) {
-      std::uint64_t s = 0;
-      for (std::int64_t i = r.begin(); i < r.end(); ++i) s += mix(static_cast<std::uint64_t>(i));
-      part[slot()].v += s;
+    auto body = [&part](std::int64_t i) {
+      part[thread_slot()].v += mix(static_cast<std::uint64_t>(i));
     };
     if (grain) {
-      tbb::parallel_for(tbb::blocked_range<std::int64_t>(0, n, grain), body,
-                        tbb::simple_partitioner());
+      tbb::parallel_for(
+          tbb::blocked_range<std::int64_t>(0, n, grain),
+          [&body](const tbb::blocked_range<std::int64_t>& r) {
+            for (std::int64_t i = r.begin(); i < r.end(); ++i) body(i);
+          },
+          tbb::simple_partitioner());
     } else {
-      tbb::parallel_for(tbb::blocked_range<std::int64_t>(0, n), body, tbb::auto_partitioner());
+      tbb::parallel_for(std::int64_t{0}, n, body);  // the index form: auto_partitioner
     }
     std::uint64_t s = 0;
     for (auto& p : part) s += p.v;
@@ -413,7 +424,15 @@ std::vector<ChildValue> loop_job(bool reduce, const ChildArgs& a) {
 #endif
     return static_cast<std::int64_t>(s);
   };
-  auto serial_body = [&]() -> std::int64_t { return static_cast<std::int64_t>(pfor_expected(n)); };
+  auto serial_body = [&]() -> std::int64_t {
+    if (reduce) return static_cast<std::int64_t>(pfor_expected(n));
+    for (auto& p : part) p.v = 0;
+    for (std::int64_t i = 0; i < n; ++i)
+      part[thread_slot()].v += mix(static_cast<std::uint64_t>(i));
+    std::uint64_t s = 0;
+    for (auto& p : part) s += p.v;
+    return static_cast<std::int64_t>(s);
+  };
   return {{"seconds", measure(a, want, weft_body, tbb_body, omp_body, serial_body)}};
 }
 
