@@ -194,6 +194,25 @@ TEST(TaskGroup, OtherCoroutinesAndThreadsMayAddChildren) {
   });
 }
 
+// Groups used out of nesting order: an older group's wait() runs a younger group's child
+// (it is above the older group's base), and the younger group, reused afterwards, must
+// still run the child it adds below its original base.
+TEST(TaskGroup, GroupsWaitedOutOfNestingOrder) {
+  weft::Scheduler s(weft::Options{.workers = 1});
+  s.run([] {
+    int a = 0, b = 0, c = 0;
+    weft::TaskGroup older;
+    older.spawn([&a] { a = 1; });
+    weft::TaskGroup younger;
+    younger.spawn([&b] { b = 1; });
+    older.wait();  // syncs both slots: b's too
+    EXPECT_EQ(a + b, 2);
+    younger.spawn([&c] { c = 1; });  // lands below younger's first base
+    younger.wait();
+    EXPECT_EQ(c, 1);
+  });
+}
+
 TEST(TaskGroup, WaitFromAnotherCoroutineIsRefused) {
   weft::Scheduler s(weft::Options{.workers = 1});
   s.run([] {
