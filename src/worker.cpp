@@ -17,18 +17,15 @@
 namespace weft::detail {
 namespace {
 
-// initial-exec: a plain %fs-relative load instead of a __tls_get_addr call on every
-// current_worker(); fine for a library linked into the program (not dlopen'ed late).
+// initial-exec: a plain thread-pointer-relative load (%fs, TPIDR_EL0) instead of a
+// __tls_get_addr call on every current_worker(); fine for a library linked into the program (not
+// dlopen'ed late).
 [[gnu::tls_model("initial-exec")]] thread_local Worker* tls_worker = nullptr;
 
 constexpr std::uint32_t kFairnessTick = 61;  // as Go: every 61st pick looks at the old work
 constexpr int kSpinRounds = 64;
 constexpr int kPausesPerRound = 32;
 constexpr std::uint64_t kIdBlock = 1024;
-
-void cpu_relax() noexcept {
-  __builtin_ia32_pause();
-}
 
 std::int64_t now_ns() noexcept {
   return std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now().time_since_epoch())
