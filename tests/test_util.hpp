@@ -58,13 +58,12 @@ inline constexpr bool kUnderSanitizer = kUnderTsan || kUnderAsan;
 
 // Built to run under a user-mode emulator (a cross build with CMAKE_CROSSCOMPILING_EMULATOR,
 // such as the aarch64 preset under qemu-aarch64-static; tests/CMakeLists.txt defines
-// WEFT_TEST_EMULATED). Nothing is skipped there; what changes is listed where it is
-// used: the death-test style below, and the counts that scaled_for_emulation() reduces.
-// Under it:
+// WEFT_TEST_EMULATED). No count is reduced there (the whole suite takes about two
+// minutes under qemu on two cores). Under it:
 //  - death tests fork instead of re-executing (use_death_test_child_process() below);
 //  - tests that run one of this project's programs through a shell prefix it with the
 //    emulator (kEmulatorPrefix), since the kernel cannot execute it directly;
-//  - two tests skip, visibly, naming the emulator's limit (SKIP_UNDER_EMULATOR): the
+//  - three tests skip, visibly, naming the emulator's limit (SKIP_UNDER_EMULATOR): the
 //    RLIMIT_AS ones (qemu-user does not apply the guest's RLIMIT_AS, which would bind
 //    qemu's own reservations) and the unprivileged user namespace one (qemu-user runs
 //    threads of its own, and unshare(CLONE_NEWUSER) refuses a multi-threaded caller).
