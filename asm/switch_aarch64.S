@@ -120,6 +120,7 @@ weft_switch:
         .cfi_restore x27
         .cfi_restore x28
         .cfi_restore x29
+        .cfi_restore x30                /* in the register now, still signed */
         .cfi_restore d8
         .cfi_restore d9
         .cfi_restore d10
@@ -130,7 +131,6 @@ weft_switch:
         .cfi_restore d15
         hint    #29                     /* autiasp: sp is back to the value it was signed with */
         .cfi_negate_ra_state
-        .cfi_restore x30
         mov     x0, x2
         ret
         .cfi_endproc
