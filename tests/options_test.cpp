@@ -16,14 +16,8 @@
 
 namespace {
 
-// The page size (64 KiB-page kernels exist: nothing here assumes 4096), and `n` rounded
-// up to whole pages, as the Scheduler rounds stack and guard sizes.
-std::size_t page() {
-  return static_cast<std::size_t>(sysconf(_SC_PAGESIZE));
-}
-std::size_t whole_pages(std::size_t n) {
-  return (n + page() - 1) / page() * page();
-}
+using weft_test::page_size;
+using weft_test::whole_pages;
 
 // Expects Scheduler(o) to throw std::invalid_argument whose what() names `field`.
 void expect_rejected(const weft::Options& o, const std::string& field) {
@@ -47,21 +41,21 @@ TEST(Options, RejectsTooManyWorkers) {
 TEST(Options, RejectsBadStackSize) {
   expect_rejected({.workers = 1, .stack_size = 0}, "stack_size");
   expect_rejected({.workers = 1, .stack_size = 1}, "stack_size");
-  expect_rejected({.workers = 1, .stack_size = page() - 1}, "stack_size");
+  expect_rejected({.workers = 1, .stack_size = page_size() - 1}, "stack_size");
   expect_rejected({.workers = 1, .stack_size = weft::kMaxStackSize + 1}, "stack_size");
   expect_rejected({.workers = 1, .stack_size = ~std::size_t{0}}, "stack_size");
 }
 
 TEST(Options, RejectsBadGuardSize) {
   expect_rejected({.workers = 1, .guard_size = 0}, "guard_size");
-  expect_rejected({.workers = 1, .guard_size = page() - 1}, "guard_size");
+  expect_rejected({.workers = 1, .guard_size = page_size() - 1}, "guard_size");
   expect_rejected({.workers = 1, .guard_size = weft::kMaxGuardSize + 1}, "guard_size");
   expect_rejected({.workers = 1, .guard_size = ~std::size_t{0}}, "guard_size");
 }
 
 TEST(Options, GuardSizeIsRoundedToWholePages) {
-  weft::Scheduler sched({.workers = 1, .guard_size = page() + 1});
-  EXPECT_EQ(sched.options().guard_size, 2 * page());
+  weft::Scheduler sched({.workers = 1, .guard_size = page_size() + 1});
+  EXPECT_EQ(sched.options().guard_size, 2 * page_size());
   EXPECT_EQ(sched.run([] { return 4; }), 4);
   weft::Scheduler largest({.workers = 1, .guard_size = weft::kMaxGuardSize});
   EXPECT_EQ(largest.options().guard_size, weft::kMaxGuardSize);
@@ -98,15 +92,15 @@ TEST(Options, DefaultConstructedOptions) {
 
 TEST(Options, BoundaryValuesAccepted) {
   {
-    weft::Scheduler sched({.workers = 1, .stack_size = page()});
-    EXPECT_EQ(sched.options().stack_size, page());
+    weft::Scheduler sched({.workers = 1, .stack_size = page_size()});
+    EXPECT_EQ(sched.options().stack_size, page_size());
     EXPECT_EQ(sched.workers(), 1u);
     EXPECT_EQ(sched.run([] { return 3; }), 3);
   }
   {
     // Rounded up to whole pages.
-    weft::Scheduler sched({.workers = 2, .stack_size = page() + 1});
-    EXPECT_EQ(sched.options().stack_size, 2 * page());
+    weft::Scheduler sched({.workers = 2, .stack_size = page_size() + 1});
+    EXPECT_EQ(sched.options().stack_size, 2 * page_size());
     EXPECT_EQ(sched.workers(), 2u);
     EXPECT_EQ(sched.run([] { return 3; }), 3);
   }

@@ -25,14 +25,8 @@
 
 namespace {
 
-// The page size (64 KiB-page kernels exist: nothing here assumes 4096), and `n` rounded
-// up to whole pages, as the Scheduler rounds stack sizes.
-std::size_t page_size() {
-  return static_cast<std::size_t>(sysconf(_SC_PAGESIZE));
-}
-std::size_t whole_pages(std::size_t n) {
-  return (n + page_size() - 1) / page_size() * page_size();
-}
+using weft_test::page_size;
+using weft_test::whole_pages;
 
 using weft_test::scaled;
 

@@ -12,6 +12,7 @@
 #include <cerrno>
 #include <chrono>
 #include <condition_variable>
+#include <cstddef>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
@@ -55,6 +56,15 @@ inline constexpr bool kUnderAsan = false;
 #endif
 
 inline constexpr bool kUnderSanitizer = kUnderTsan || kUnderAsan;
+
+// The page size (64 KiB-page kernels exist: no test may assume 4096), and `n` rounded up
+// to whole pages, as the Scheduler rounds stack and guard sizes.
+inline std::size_t page_size() {
+  return static_cast<std::size_t>(sysconf(_SC_PAGESIZE));
+}
+inline std::size_t whole_pages(std::size_t n) {
+  return (n + page_size() - 1) / page_size() * page_size();
+}
 
 // Built to run under a user-mode emulator (a cross build with CMAKE_CROSSCOMPILING_EMULATOR,
 // such as the aarch64 preset under qemu-aarch64-static; tests/CMakeLists.txt defines
