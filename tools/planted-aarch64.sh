@@ -42,27 +42,11 @@ declare -A catchers=(
   [d-deque-push-relaxed]="weft_deque_test weft_steal_test weft-stress"
   [e-no-fence-after-rmw]="weft_park_test weft_wake_protocol_test weft-stress"
 )
-patches=()
-for p in tools/planted-aarch64/*.patch; do
-  name=$(basename "$p" .patch)
-  [ -n "${catchers[$name]:-}" ] || { echo "planted-aarch64.sh: no catchers for $p" >&2; exit 2; }
-  if [ ${#only[@]} -gt 0 ] && [[ ! " ${only[*]} " == *" $name "* ]]; then continue; fi
-  patches+=("$name")
-done
-[ ${#patches[@]} -gt 0 ] || { echo "planted-aarch64.sh: no patch selected" >&2; exit 2; }
+# shellcheck source=tools/planted-tree.sh
+source tools/planted-tree.sh
+planted_select planted-aarch64.sh tools/planted-aarch64 catchers
+planted_tree "$workdir"
 
-rev=$(git rev-parse HEAD)
-if [ ! -e "$workdir/.git" ]; then
-  mkdir -p "$(dirname "$workdir")"
-  git worktree add --detach "$workdir" "$rev" >/dev/null
-fi
-logs="$(dirname "$workdir")/logs"
-mkdir -p "$logs"
-jobs=$(nproc)
-[ "$jobs" -le 2 ] || jobs=$((jobs - 1))
-
-reset_tree() { git -C "$workdir" reset -q --hard "$rev" && git -C "$workdir" clean -q -fd; }
-trap reset_tree EXIT
 
 # One binary under qemu: prints "caught (<how>)" or "passed".
 run_one() {
@@ -80,7 +64,7 @@ run_one() {
   if [ "$rc" -eq 0 ]; then
     echo "passed"
   elif [ "$rc" -eq 137 ]; then
-    echo "caught (time limit)"
+    echo "time limit: a hang, or a machine too loaded (compare with the baseline row)"
   elif grep -q "^\[  FAILED  \]\|FAILED" "$log"; then
     echo "caught (failed: $(grep -m1 -o '^\[  FAILED  \] [A-Za-z_.]*\|[^ ]*: FAILED' "$log" | sed 's/^\[  FAILED  \] //'))"
   else
