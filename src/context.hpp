@@ -1,61 +1,15 @@
-// Execution contexts: building the first frame of a fresh stack, and the one switch
-// function every transfer of control goes through, with its sanitizer announcements.
+// Execution contexts: the one switch function every transfer of control goes through,
+// with its sanitizer announcements. The architecture-specific parts (the first frame of a
+// fresh stack, the FP control state) are in arch.hpp.
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
 
+#include "arch.hpp"
 #include "sanitizers.hpp"
 
-extern "C" {
-// asm/switch_x86_64.S
-void* weft_switch(void** save_sp, void* target_sp, void* transfer);
-void weft_trampoline();
-}
-
 namespace weft::detail {
-
-// The FP control state the switcher keeps per context, and the value a fresh context
-// starts with (MXCSR 0x1F80: all exceptions masked, round to nearest; x87 CW 0x037F:
-// the same, 64-bit precision).
-struct FpControl {
-  std::uint32_t mxcsr;
-  std::uint16_t x87_cw;
-  bool operator==(const FpControl&) const = default;
-};
-inline constexpr FpControl kDefaultFpControl{0x1F80, 0x037F};
-
-inline FpControl read_fp_control() noexcept {
-  FpControl f;
-  asm volatile("stmxcsr %0" : "=m"(f.mxcsr));
-  asm volatile("fnstcw %0" : "=m"(f.x87_cw));
-  return f;
-}
-inline void write_fp_control(const FpControl& f) noexcept {
-  asm volatile("ldmxcsr %0" ::"m"(f.mxcsr));
-  asm volatile("fldcw %0" ::"m"(f.x87_cw));
-}
-
-// Entry of a fresh context; receives the first switch's `transfer`. Must never return.
-using EntryFn = void (*)(void* transfer);
-
-// Lays out, just below `stack_top` (16-byte aligned), the frame weft_switch pops:
-// kDefaultFpControl, zeroed callee-saved registers, r12 = entry,
-// and weft_trampoline as the return address. rsp after weft_switch's ret is stack_top,
-// which keeps the trampoline's call ABI-aligned.
-inline void* make_context(void* stack_top, EntryFn entry) noexcept {
-  auto* frame = static_cast<std::uint64_t*>(stack_top) - 8;
-  frame[0] =
-      std::uint64_t{kDefaultFpControl.mxcsr} | (std::uint64_t{kDefaultFpControl.x87_cw} << 32);
-  frame[1] = 0;                                        // r15
-  frame[2] = 0;                                        // r14
-  frame[3] = 0;                                        // r13
-  frame[4] = reinterpret_cast<std::uintptr_t>(entry);  // r12
-  frame[5] = 0;                                        // rbx
-  frame[6] = 0;                                        // rbp
-  frame[7] = reinterpret_cast<std::uintptr_t>(&weft_trampoline);
-  return frame;
-}
 
 // The Itanium C++ ABI's per-thread exception globals (__cxa_eh_globals): the stack of
 // caught exceptions and the count of uncaught ones. Each context keeps its own copy while

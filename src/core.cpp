@@ -10,6 +10,7 @@
 #include <system_error>
 #include <thread>
 
+#include "arch.hpp"
 #include "overflow.hpp"
 #include "worker.hpp"
 
@@ -22,7 +23,7 @@ Options resolve_options(Options o) {
                                 std::to_string(kMaxWorkers));
   }
   if (o.workers == 0) o.workers = std::max(1u, std::thread::hardware_concurrency());
-  const auto page = static_cast<std::size_t>(sysconf(_SC_PAGESIZE));
+  const std::size_t page = page_size();
   if (o.stack_size < page || o.stack_size > kMaxStackSize) {
     throw std::invalid_argument("weft::Options::stack_size = " + std::to_string(o.stack_size) +
                                 " bytes is out of range: accepted " + std::to_string(page) +

@@ -9,6 +9,8 @@
 #include <exception>
 #include <stdexcept>
 
+#include "arch.hpp"
+
 namespace weft {
 
 namespace detail {
@@ -35,7 +37,7 @@ bool Mutex::lock_slow(const detail::Clock::time_point* deadline) {
     const std::uint32_t s = state_.load(std::memory_order_relaxed);
     if (s == 0 && try_lock()) return true;
     if (s & kWaiters) break;
-    __builtin_ia32_pause();
+    detail::cpu_relax();
   }
 
   detail::Waiter w;

@@ -8,6 +8,7 @@
 #include <cstdlib>
 #include <mutex>
 
+#include "arch.hpp"
 #include "stack.hpp"
 #include "worker.hpp"
 
@@ -54,16 +55,22 @@ void on_segv(int sig, siginfo_t* info, void* context) {
   const Stack* s = c ? c->stack : nullptr;
   const auto addr = reinterpret_cast<std::uintptr_t>(info->si_addr);
   const auto lo = s ? reinterpret_cast<std::uintptr_t>(s->lo) : 0;
+  const std::uintptr_t sp = signal_sp(context);
+  const auto in_guard = [&](std::uintptr_t a) { return a < lo && a >= lo - s->guard; };
   // Only plain reads of the faulting coroutine's Stack: no sysconf() (not
-  // async-signal-safe); the guard's extent was recorded when the stack was mapped.
-  if (s && s->guarded && addr < lo && addr >= lo - s->guard) {
+  // async-signal-safe); the guard's extent was recorded when the stack was mapped. The
+  // stack pointer counts too: a prologue that moved sp into the guard and then stored
+  // below it (a frame larger than the guard) is an overflow wherever that store landed.
+  if (s && s->guarded && (in_guard(addr) || in_guard(sp))) {
     put("weft: coroutine ");
     put_number(c->active_id);
     put(" overflowed its ");
     put_number(s->size);
     put("-byte stack (fault at ");
     put_number(addr, 16);
-    put(" in the guard below ");
+    put(", sp ");
+    put_number(sp, 16);
+    put(", guard below ");
     put_number(lo, 16);
     put("); raise weft::Options::stack_size\n");
     signal(SIGABRT, SIG_DFL);

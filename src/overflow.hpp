@@ -7,7 +7,9 @@
 // can skip it, and its first write then lands below it, in whatever is mapped there,
 // unseen: build code that runs in coroutines with -fstack-clash-protection, which probes
 // every page a prologue allocates so that the first probe faults in the guard and is
-// reported here, or raise guard_size above the largest frame.
+// reported here, or raise guard_size above the largest frame. On AArch64, GCC's probes
+// assume a 64 KiB guard unless given --param=stack-clash-protection-guard-size=12 (4 KiB):
+// pass that, or set guard_size to 64 KiB.
 #pragma once
 
 #include <cstddef>

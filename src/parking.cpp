@@ -2,8 +2,8 @@
 
 #include <algorithm>
 
+#include "arch.hpp"
 #include "futex.hpp"
-#include "sanitizers.hpp"
 
 namespace weft::detail {
 
@@ -17,8 +17,15 @@ bool IdleSet::try_start_search() noexcept {
 }
 
 bool IdleSet::stop_search() noexcept {
-  // seq_cst RMW: the StoreLoad barrier between "no longer searching" and the re-check.
-  return searching_.fetch_sub(1, std::memory_order_seq_cst) == 1;
+  // seq_cst RMW plus fence_after_rmw(): the StoreLoad barrier between "no longer
+  // searching" and the re-check, whose loads are not all seq_cst (the injection queue's
+  // empty() is oneTBB's). With the strict notify()'s fence on the other side, the two
+  // fences order either our decrement before its load of searching_, or its publish
+  // before our re-check (the fence rule of [atomics.order]). The RMW alone was enough
+  // only on x86-64, where it is a full barrier; on AArch64 a later plain load may pass it.
+  const bool last = searching_.fetch_sub(1, std::memory_order_seq_cst) == 1;
+  fence_after_rmw();
+  return last;
 }
 
 void IdleSet::notify(bool strict) noexcept {
@@ -56,10 +63,15 @@ void IdleSet::wake(Sleeper* s) noexcept {
 
 void IdleSet::prepare_park(Sleeper* s) {
   s->word.store(1, std::memory_order_relaxed);
-  std::lock_guard lock(mu_);
-  idle_.push_back(s);
-  // seq_cst RMW: the StoreLoad barrier between announcing sleep and the re-check.
-  sleeping_.fetch_add(1, std::memory_order_seq_cst);
+  {
+    std::lock_guard lock(mu_);
+    idle_.push_back(s);
+    // seq_cst RMW plus fence_after_rmw() (after the unlock, whose release lets later loads
+    // move above it): the StoreLoad barrier between announcing sleep and the re-check, as in
+    // stop_search().
+    sleeping_.fetch_add(1, std::memory_order_seq_cst);
+  }
+  fence_after_rmw();
 }
 
 bool IdleSet::cancel_park(Sleeper* s) noexcept {

@@ -39,22 +39,6 @@
 
 namespace weft::detail {
 
-// A full (StoreLoad) barrier. g++ warns about stand-alone fences under
-// -fsanitize=thread, which does not model them, so TSan builds get a seq_cst RMW on a
-// local dummy instead: a locked instruction, so an equally full barrier in the hardware
-// on x86, which keeps the generated code's ordering. TSan does not see it as one either:
-// an RMW on an object no other thread touches synchronizes with nothing in its model.
-// So TSan cannot check a protocol that relies on this fence; it still checks that the
-// accesses around it are atomic.
-inline void full_fence() noexcept {
-#if WEFT_TSAN
-  std::atomic<int> dummy{0};
-  dummy.exchange(0, std::memory_order_seq_cst);
-#else
-  std::atomic_thread_fence(std::memory_order_seq_cst);
-#endif
-}
-
 // Memory handed to a new stack user must not carry poison left by an earlier one
 // (frames that never returned leave their redzones poisoned).
 inline void unpoison_stack(void* lo, std::size_t size) noexcept {

@@ -52,7 +52,7 @@ void SpinLock::lock_slow() noexcept {
     // Holders keep it for a handful of instructions, but may be preempted: back off to
     // the OS after a short spin rather than burn the core.
     if (spins < 64) {
-      __builtin_ia32_pause();
+      cpu_relax();
     } else {
       sched_yield();
     }

@@ -16,8 +16,9 @@
 namespace weft::detail {
 namespace {
 
-// initial-exec: a plain %fs-relative load instead of a __tls_get_addr call on every
-// current_worker(); fine for a library linked into the program (not dlopen'ed late).
+// initial-exec: a plain thread-pointer-relative load (%fs, TPIDR_EL0) instead of a
+// __tls_get_addr call on every current_worker(); fine for a library linked into the
+// program (not dlopen'ed late).
 [[gnu::tls_model("initial-exec")]] thread_local Worker* tls_worker = nullptr;
 
 constexpr std::uint64_t kIdBlock = 1024;

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <chrono>
 
+#include "arch.hpp"
 #include "core.hpp"
 #include "futex.hpp"
 #include "worker.hpp"
@@ -12,10 +13,6 @@ namespace {
 
 constexpr int kSpinRounds = 64;
 constexpr int kPausesPerRound = 32;
-
-void cpu_relax() noexcept {
-  __builtin_ia32_pause();
-}
 
 std::int64_t now_ns() noexcept {
   return std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now().time_since_epoch())

@@ -51,7 +51,7 @@ void still_sleeping_after_100ms(bool in_coroutine, std::function<void()> sleep) 
 
 class HugeSleep : public ::testing::TestWithParam<bool> {
  protected:
-  void SetUp() override { GTEST_FLAG_SET(death_test_style, "threadsafe"); }
+  void SetUp() override { weft_test::use_death_test_child_process(); }
   void expect_sleeps(std::function<void()> sleep) {
     EXPECT_EXIT(still_sleeping_after_100ms(GetParam(), std::move(sleep)),
                 ::testing::ExitedWithCode(0), "");

@@ -269,4 +269,40 @@ TEST(ChaseLevDeque, LastItemRace) {
   EXPECT_TRUE(d.empty());
 }
 
+// push publishes what was written to an item before it: a thief that steals the item sees
+// those plain writes (the release store of bottom, read by the thief's acquire load).
+// Without that edge, TSan reports the race here, and weak hardware (AArch64) may let the
+// thief read the old value; on x86-64 the store order hides it.
+TEST(ChaseLevDeque, PushPublishesTheItemsContents) {
+  constexpr std::uint32_t kRounds = weft_test::scaled<std::uint32_t>(50'000, 10'000, 20'000);
+  struct Message {
+    std::uint64_t payload = 0;  // plain: written by the owner just before each push
+  };
+  std::unique_ptr<Message[]> messages(new Message[kRounds]);
+  ChaseLevDeque<Message> d(2);
+  std::atomic<bool> stop{false};
+  std::atomic<std::uint32_t> stale{0};
+  std::thread thief([&] {
+    auto take = [&](Message* m) {
+      const auto index = static_cast<std::uint64_t>(m - messages.get());
+      if (m->payload != index * 3 + 1) stale.fetch_add(1, std::memory_order_relaxed);
+    };
+    while (!stop.load(std::memory_order_acquire)) {
+      if (Message* m = d.steal()) take(m);
+    }
+    while (Message* m = d.steal()) take(m);
+  });
+  for (std::uint32_t i = 0; i < kRounds; ++i) {
+    messages[i].payload = std::uint64_t{i} * 3 + 1;
+    d.push(&messages[i]);
+    if (i % 4 == 3) {
+      while (d.pop()) {
+      }
+    }
+  }
+  stop.store(true, std::memory_order_release);
+  thief.join();
+  EXPECT_EQ(stale.load(), 0u);
+}
+
 }  // namespace

@@ -8,6 +8,7 @@
 #include <cstring>
 #include <stdexcept>
 
+#include "test_util.hpp"
 #include "weft/weft.hpp"
 
 namespace {
@@ -48,7 +49,7 @@ void exit_with_spawning_statics() {
 }
 
 TEST(ExitDeathTest, SpawnFromAStaticDestructorAfterShutdownIsRefused) {
-  GTEST_FLAG_SET(death_test_style, "threadsafe");
+  weft_test::use_death_test_child_process();
   EXPECT_EXIT(exit_with_spawning_statics(), testing::ExitedWithCode(0),
               "spawn before shutdown ran.*spawn at exit: weft: spawn refused: the "
               "scheduler is shutting down");

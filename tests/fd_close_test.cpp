@@ -52,6 +52,15 @@ void expect_closed_error(const Outcome& o) {
   EXPECT_NE(o.what.find("closed while waiting"), std::string::npos) << o.what;
 }
 
+// A plain thread's first fd wait makes its wake-up eventfd. Made after a close_when()
+// closed the fd, that eventfd would take the closed number and the thread would poll it,
+// never woken: so each waiting thread makes it (a wait that only looks) before it raises
+// the flag. (Seen under qemu, where a thread's first trip into the wait took over the
+// margin below.)
+void prepare_thread_wait(int fd) {
+  wait_on(fd, false, std::chrono::milliseconds(0));
+}
+
 // Closes `fd` through weft once `waiting` says the waiters are parked (plus a margin for
 // the last one to get from the flag into the wait).
 void close_when(const std::atomic<int>& waiting, int n, int fd) {
@@ -151,6 +160,7 @@ void thread_reader_is_woken(weft::Timeout timeout) {
   std::vector<std::thread> threads;
   for (auto& o : got) {
     threads.emplace_back([&waiting, &o, fd = p.r, timeout] {
+      prepare_thread_wait(fd);
       waiting.fetch_add(1);
       o = wait_on(fd, false, timeout);
     });
@@ -178,6 +188,7 @@ TEST(FdClose, WakesCoroutineAndThreadTogether) {
   std::atomic<int> waiting{0};
   Outcome from_thread;
   std::thread t([&] {
+    prepare_thread_wait(p.r);
     waiting.fetch_add(1);
     from_thread = wait_on(p.r, false, std::nullopt);
   });

@@ -173,6 +173,7 @@ weft::ExitStatus as_nobody(F f) {
 
 TEST(Isolate, UserNamespaceWithoutRootMapsCallerToRoot) {
   REQUIRE_ROOT();  // to drop to an unprivileged user in a child
+  SKIP_UNDER_EMULATOR("unshare(CLONE_NEWUSER) refuses qemu-user's multi-threaded process");
   if (weft_test::kUnderTsan)
     GTEST_SKIP()
         << "TSan cannot start threads in a fork()ed child of a multi-threaded "
@@ -383,12 +384,13 @@ TEST(Isolate, TwoEchoServersOnPort7007InTwoNetNamespaces) {
   ASSERT_EQ(::fcntl(go[1], F_SETFD, FD_CLOEXEC), 0);
   const int rounds = weft_test::scaled(300, 50, 100);
   const std::string script =
-      std::string("'") + WEFT_ECHO_BIN + "' --port 7007 --workers 1 >/tmp/echo.log 2>&1 & s=$!\n" +
+      weft_test::kEmulatorPrefix + std::string("'") + WEFT_ECHO_BIN +
+      "' --port 7007 --workers 1 >/tmp/echo.log 2>&1 & s=$!\n" +
       "i=0; until grep -q listening /tmp/echo.log; do i=$((i+1)); [ $i -gt 200 ] && exit 90; "
       "sleep 0.05; done\n"
       "echo up\n"
       "read x </dev/fd/" +
-      std::to_string(go[0]) + "\n'" + WEFT_ECHO_LOAD_BIN +
+      std::to_string(go[0]) + "\n" + weft_test::kEmulatorPrefix + "'" + WEFT_ECHO_LOAD_BIN +
       "' --port 7007 --connections 8 --rounds " + std::to_string(rounds) +
       " --size 100 --workers 1 --limit-s 60 >&2; rc=$?\n"
       "kill -TERM $s; wait $s || exit 91\nexit $rc\n";

@@ -16,6 +16,9 @@
 
 namespace {
 
+using weft_test::page_size;
+using weft_test::whole_pages;
+
 // Expects Scheduler(o) to throw std::invalid_argument whose what() names `field`.
 void expect_rejected(const weft::Options& o, const std::string& field) {
   try {
@@ -36,25 +39,23 @@ TEST(Options, RejectsTooManyWorkers) {
 }
 
 TEST(Options, RejectsBadStackSize) {
-  const std::size_t page = static_cast<std::size_t>(sysconf(_SC_PAGESIZE));
-  ASSERT_EQ(page, 4096u);
   expect_rejected({.workers = 1, .stack_size = 0}, "stack_size");
   expect_rejected({.workers = 1, .stack_size = 1}, "stack_size");
-  expect_rejected({.workers = 1, .stack_size = page - 1}, "stack_size");
+  expect_rejected({.workers = 1, .stack_size = page_size() - 1}, "stack_size");
   expect_rejected({.workers = 1, .stack_size = weft::kMaxStackSize + 1}, "stack_size");
   expect_rejected({.workers = 1, .stack_size = ~std::size_t{0}}, "stack_size");
 }
 
 TEST(Options, RejectsBadGuardSize) {
   expect_rejected({.workers = 1, .guard_size = 0}, "guard_size");
-  expect_rejected({.workers = 1, .guard_size = 4095}, "guard_size");
+  expect_rejected({.workers = 1, .guard_size = page_size() - 1}, "guard_size");
   expect_rejected({.workers = 1, .guard_size = weft::kMaxGuardSize + 1}, "guard_size");
   expect_rejected({.workers = 1, .guard_size = ~std::size_t{0}}, "guard_size");
 }
 
 TEST(Options, GuardSizeIsRoundedToWholePages) {
-  weft::Scheduler sched({.workers = 1, .guard_size = 4097});
-  EXPECT_EQ(sched.options().guard_size, 8192u);
+  weft::Scheduler sched({.workers = 1, .guard_size = page_size() + 1});
+  EXPECT_EQ(sched.options().guard_size, 2 * page_size());
   EXPECT_EQ(sched.run([] { return 4; }), 4);
   weft::Scheduler largest({.workers = 1, .guard_size = weft::kMaxGuardSize});
   EXPECT_EQ(largest.options().guard_size, weft::kMaxGuardSize);
@@ -84,28 +85,28 @@ TEST(Options, DefaultConstructedOptions) {
   weft::Scheduler sched;
   EXPECT_GE(sched.workers(), 1u);
   EXPECT_EQ(sched.options().stack_size, 64u * 1024u);
-  EXPECT_EQ(sched.options().guard_size, 4096u);
+  EXPECT_EQ(sched.options().guard_size, whole_pages(4096));
   EXPECT_FALSE(sched.options().pin_workers);
   EXPECT_EQ(sched.run([] { return 7; }), 7);
 }
 
 TEST(Options, BoundaryValuesAccepted) {
   {
-    weft::Scheduler sched({.workers = 1, .stack_size = 4096});
-    EXPECT_EQ(sched.options().stack_size, 4096u);
+    weft::Scheduler sched({.workers = 1, .stack_size = page_size()});
+    EXPECT_EQ(sched.options().stack_size, page_size());
     EXPECT_EQ(sched.workers(), 1u);
     EXPECT_EQ(sched.run([] { return 3; }), 3);
   }
   {
     // Rounded up to whole pages.
-    weft::Scheduler sched({.workers = 2, .stack_size = 4097});
-    EXPECT_EQ(sched.options().stack_size, 8192u);
+    weft::Scheduler sched({.workers = 2, .stack_size = page_size() + 1});
+    EXPECT_EQ(sched.options().stack_size, 2 * page_size());
     EXPECT_EQ(sched.workers(), 2u);
     EXPECT_EQ(sched.run([] { return 3; }), 3);
   }
   {
     weft::Scheduler sched({.workers = 1, .stack_size = 100 * 1024 + 1});
-    EXPECT_EQ(sched.options().stack_size, 104u * 1024u);
+    EXPECT_EQ(sched.options().stack_size, whole_pages(100 * 1024 + 1));
   }
   {
     weft::Scheduler sched({.workers = 1, .stack_size = weft::kMaxStackSize});

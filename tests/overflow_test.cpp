@@ -3,13 +3,19 @@
 // below the stack lands in the guard page and weft reports the overflow by name. Without
 // the flag the frame jumps the single guard page and writes wherever lies below.
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <cstddef>
 #include <cstdio>
+#include <string>
 
+#include "test_util.hpp"
 #include "weft/weft.hpp"
 
 namespace {
+
+using weft_test::page_size;
+using weft_test::whole_pages;
 
 volatile int g_seed = 7;  // opaque to the optimizer
 
@@ -28,9 +34,10 @@ void run_a_big_frame_on_a_small_stack() {
 }
 
 TEST(OverflowDeathTest, FrameLargerThanTheGuardPageIsReported) {
-  GTEST_FLAG_SET(death_test_style, "threadsafe");
-  EXPECT_DEATH(run_a_big_frame_on_a_small_stack(),
-               "weft: coroutine [0-9]+ overflowed its 32768-byte stack");
+  weft_test::use_death_test_child_process();
+  EXPECT_DEATH(run_a_big_frame_on_a_small_stack(), "weft: coroutine [0-9]+ overflowed its " +
+                                                       std::to_string(whole_pages(32 * 1024)) +
+                                                       "-byte stack");
 }
 
 }  // namespace

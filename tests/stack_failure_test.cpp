@@ -59,7 +59,8 @@ int run_with_unmappable_stacks() {
 }
 
 TEST(StackFailure, UnmappableStackReachesTheJoiner) {
-  GTEST_FLAG_SET(death_test_style, "threadsafe");
+  SKIP_UNDER_EMULATOR("qemu-user does not apply RLIMIT_AS to the guest");
+  weft_test::use_death_test_child_process();
   EXPECT_EXIT(std::exit(run_with_unmappable_stacks()), testing::ExitedWithCode(0), "");
 }
 

@@ -25,6 +25,9 @@
 
 namespace {
 
+using weft_test::page_size;
+using weft_test::whole_pages;
+
 using weft_test::scaled;
 
 // Uses about `depth` KiB of stack; noinline and a live array per frame keep every frame.
@@ -92,7 +95,7 @@ void overflow_a_coroutine_stack() {
 }
 
 TEST(StackDeathTest, OverflowFaultsInsteadOfCorrupting) {
-  GTEST_FLAG_SET(death_test_style, "threadsafe");
+  weft_test::use_death_test_child_process();
   // The guard page faults and the handler names the coroutine and its stack size.
   EXPECT_DEATH(overflow_a_coroutine_stack(),
                "weft: coroutine [0-9]+ overflowed its 16384-byte stack");
@@ -111,13 +114,13 @@ void fault_with_a_user_handler() {
   sa.sa_handler = &user_segv_handler;
   sigemptyset(&sa.sa_mask);
   sigaction(SIGSEGV, &sa, nullptr);
-  void* page = mmap(nullptr, 4096, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  void* page = mmap(nullptr, page_size(), PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
   weft::Scheduler sched({.workers = 1});
   sched.run([page] { return *static_cast<volatile int*>(page); });
 }
 
 TEST(StackDeathTest, OtherFaultsReachTheProgramsOwnHandler) {
-  GTEST_FLAG_SET(death_test_style, "threadsafe");
+  weft_test::use_death_test_child_process();
   EXPECT_EXIT(fault_with_a_user_handler(), testing::ExitedWithCode(3), "user SIGSEGV handler ran");
 }
 
@@ -140,9 +143,10 @@ void big_frame_with_a_large_guard() {
 }
 
 TEST(StackDeathTest, GuardSizeLargerThanTheFrameCatchesIt) {
-  GTEST_FLAG_SET(death_test_style, "threadsafe");
-  EXPECT_DEATH(big_frame_with_a_large_guard(),
-               "weft: coroutine [0-9]+ overflowed its 32768-byte stack");
+  weft_test::use_death_test_child_process();
+  EXPECT_DEATH(big_frame_with_a_large_guard(), "weft: coroutine [0-9]+ overflowed its " +
+                                                   std::to_string(whole_pages(32 * 1024)) +
+                                                   "-byte stack");
 }
 
 // ---- the guard budget and the canary of unguarded stacks (StackAllocator, StackCache) ----
@@ -150,10 +154,6 @@ TEST(StackDeathTest, GuardSizeLargerThanTheFrameCatchesIt) {
 using weft::detail::Stack;
 using weft::detail::StackAllocator;
 using weft::detail::StackCache;
-
-std::size_t page_size() {
-  return static_cast<std::size_t>(sysconf(_SC_PAGESIZE));
-}
 
 // Allocates one-page stacks from `a` until one comes back unguarded: the process's guard
 // budget is spent. Returns how many guarded stacks it took (bounded: the budget is a
@@ -197,7 +197,7 @@ void overflow_after_the_budget_was_spent_and_returned() {
 }
 
 TEST(StackDeathTest, OverflowIsReportedAfterAnEarlierAllocatorReturnedTheBudget) {
-  GTEST_FLAG_SET(death_test_style, "threadsafe");
+  weft_test::use_death_test_child_process();
   EXPECT_DEATH(overflow_after_the_budget_was_spent_and_returned(),
                "weft: coroutine [0-9]+ overflowed its 16384-byte stack");
 }
@@ -272,7 +272,7 @@ void zero_the_low_end_of_an_unguarded_stack() {
 }
 
 TEST(StackDeathTest, ZeroFillOverflowOfAnUnguardedStackIsReported) {
-  GTEST_FLAG_SET(death_test_style, "threadsafe");
+  weft_test::use_death_test_child_process();
   EXPECT_DEATH(zero_the_low_end_of_an_unguarded_stack(),
                "weft: coroutine [0-9]+ overflowed its 65536-byte stack");
 }
@@ -313,7 +313,8 @@ void map_a_stack_under_rlimit_as() {
 }
 
 TEST(StackDeathTest, FailedMappingThrowsNamingTheSizeAndLeavesNoHalfState) {
-  GTEST_FLAG_SET(death_test_style, "threadsafe");
+  SKIP_UNDER_EMULATOR("qemu-user does not apply RLIMIT_AS to the guest");
+  weft_test::use_death_test_child_process();
   EXPECT_EXIT(map_a_stack_under_rlimit_as(), testing::ExitedWithCode(0), "caught: .*1073741824");
 }
 

@@ -53,7 +53,7 @@ TEST(Mutex, UnlockOfUnlockedMutexThrows) {
 }
 
 TEST(MutexDeathTest, DestroyedWhileLockedTerminates) {
-  GTEST_FLAG_SET(death_test_style, "threadsafe");
+  weft_test::use_death_test_child_process();
   EXPECT_DEATH(
       {
         weft::Mutex m;

@@ -433,7 +433,7 @@ TEST(Unhandled, DetachedExceptionGoesToTheInstalledHandler) {
 }
 
 TEST(UnhandledDeathTest, DefaultHandlerPrintsAndTerminates) {
-  GTEST_FLAG_SET(death_test_style, "threadsafe");
+  weft_test::use_death_test_child_process();
   EXPECT_DEATH(
       {
         weft::Scheduler sched({.workers = 1});

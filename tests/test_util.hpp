@@ -4,6 +4,7 @@
 #pragma once
 
 #include <fcntl.h>
+#include <gtest/gtest.h>
 #include <sys/resource.h>
 #include <unistd.h>
 
@@ -11,6 +12,7 @@
 #include <cerrno>
 #include <chrono>
 #include <condition_variable>
+#include <cstddef>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
@@ -54,6 +56,48 @@ inline constexpr bool kUnderAsan = false;
 #endif
 
 inline constexpr bool kUnderSanitizer = kUnderTsan || kUnderAsan;
+
+// The page size (64 KiB-page kernels exist: no test may assume 4096), and `n` rounded up
+// to whole pages, as the Scheduler rounds stack and guard sizes.
+inline std::size_t page_size() {
+  return static_cast<std::size_t>(sysconf(_SC_PAGESIZE));
+}
+inline std::size_t whole_pages(std::size_t n) {
+  return (n + page_size() - 1) / page_size() * page_size();
+}
+
+// Built to run under a user-mode emulator (a cross build with CMAKE_CROSSCOMPILING_EMULATOR,
+// such as the aarch64 preset under qemu-aarch64-static; tests/CMakeLists.txt defines
+// WEFT_TEST_EMULATED). No count is reduced there (the whole suite takes about two
+// minutes under qemu on two cores). Under it:
+//  - death tests fork instead of re-executing (use_death_test_child_process() below);
+//  - tests that run one of this project's programs through a shell prefix it with the
+//    emulator (kEmulatorPrefix), since the kernel cannot execute it directly;
+//  - three tests skip, visibly, naming the emulator's limit (SKIP_UNDER_EMULATOR): the
+//    RLIMIT_AS ones (qemu-user does not apply the guest's RLIMIT_AS, which would bind
+//    qemu's own reservations) and the unprivileged user namespace one (qemu-user runs
+//    threads of its own, and unshare(CLONE_NEWUSER) refuses a multi-threaded caller).
+#ifdef WEFT_TEST_EMULATED
+inline constexpr bool kUnderEmulator = true;
+inline constexpr const char* kEmulatorPrefix = WEFT_TEST_EMULATOR " ";
+#else
+inline constexpr bool kUnderEmulator = false;
+inline constexpr const char* kEmulatorPrefix = "";
+#endif
+#define SKIP_UNDER_EMULATOR(why)                                                    \
+  do {                                                                              \
+    if (weft_test::kUnderEmulator) GTEST_SKIP() << "under the emulator: " << (why); \
+  } while (0)
+
+// Death tests run the death statement in a child process. Natively the child re-executes
+// the test binary ("threadsafe" style), so it starts with no other thread's state. Under
+// an emulator the kernel cannot execute the binary itself (that needs binfmt_misc, which
+// containers and CI machines lack: execv fails with ENOEXEC), so there the child is
+// forked ("fast" style). ctest runs every test in a process of its own, and the death
+// statements build the schedulers they kill, so the child inherits little else.
+inline void use_death_test_child_process() {
+  GTEST_FLAG_SET(death_test_style, kUnderEmulator ? "fast" : "threadsafe");
+}
 
 // `normal` in a plain build, `tsan` under ThreadSanitizer, `asan` under AddressSanitizer.
 template <class T>

@@ -1,11 +1,10 @@
-// yield / yield_to ordering on one worker, FP control state per coroutine, and what a
-// coroutine sees of its thread across suspension points (it may migrate).
+// yield / yield_to ordering on one worker, and what a coroutine sees of its thread across
+// suspension points (it may migrate). FP control state: fp_control_test.cpp.
 #include <gtest/gtest.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
 #include <atomic>
-#include <cfenv>
 #include <cstdint>
 #include <map>
 #include <mutex>
@@ -232,127 +231,6 @@ TEST(Yield, LoneCoroutineYieldReturns) {
     return 1;
   }),
             1);
-}
-
-// ---- FP control state ------------------------------------------------------------------
-
-struct FpState {
-  std::uint32_t mxcsr_rc;  // MXCSR rounding-control bits (13-14)
-  std::uint16_t x87_rc;    // x87 control word rounding-control bits (10-11)
-};
-
-FpState read_fp() {
-  std::uint32_t mxcsr = 0;
-  std::uint16_t cw = 0;
-  asm volatile("stmxcsr %0" : "=m"(mxcsr));
-  asm volatile("fnstcw %0" : "=m"(cw));
-  return {mxcsr & 0x6000u, static_cast<std::uint16_t>(cw & 0x0C00u)};
-}
-
-constexpr std::uint32_t kMxcsrUp = 0x4000, kMxcsrNearest = 0, kMxcsrDown = 0x2000;
-constexpr std::uint16_t kX87Up = 0x0800, kX87Nearest = 0, kX87Down = 0x0400;
-
-// 1/3 rounded up and rounded to nearest differ in the last bit.
-double third(double one) {
-  volatile double a = one, b = 3.0;
-  return a / b;
-}
-
-TEST(FpControl, RoundingModeIsPerCoroutine) {
-  weft::Scheduler sched({.workers = 1});
-  struct Out {
-    FpState a_after_set, a_after_yield, b_seen;
-    int a_round_after_yield, b_round;
-    double a_third, b_third;
-  };
-  Out o = sched.run([] {
-    Out out{};
-    std::atomic<int> stage{0};
-    auto a = weft::spawn([&] {
-      std::fesetround(FE_UPWARD);
-      out.a_after_set = read_fp();
-      stage.store(1);
-      while (stage.load() < 2) weft::yield();
-      out.a_after_yield = read_fp();
-      out.a_round_after_yield = std::fegetround();
-      out.a_third = third(1.0);
-    });
-    auto b = weft::spawn([&] {
-      while (stage.load() < 1) weft::yield();  // A has switched to FE_UPWARD and yielded
-      out.b_seen = read_fp();
-      out.b_round = std::fegetround();
-      out.b_third = third(1.0);
-      std::fesetround(FE_DOWNWARD);  // must not leak into A either
-      stage.store(2);
-      weft::yield();
-    });
-    a.join();
-    b.join();
-    return out;
-  });
-  EXPECT_EQ(o.a_after_set.mxcsr_rc, kMxcsrUp);
-  EXPECT_EQ(o.a_after_set.x87_rc, kX87Up);
-  EXPECT_EQ(o.b_seen.mxcsr_rc, kMxcsrNearest) << "MXCSR rounding mode leaked between coroutines";
-  EXPECT_EQ(o.b_seen.x87_rc, kX87Nearest) << "x87 rounding mode leaked between coroutines";
-  EXPECT_EQ(o.b_round, FE_TONEAREST);
-  EXPECT_EQ(o.a_after_yield.mxcsr_rc, kMxcsrUp)
-      << "coroutine lost its MXCSR rounding mode across yield";
-  EXPECT_EQ(o.a_after_yield.x87_rc, kX87Up) << "coroutine lost its x87 rounding mode across yield";
-  EXPECT_EQ(o.a_round_after_yield, FE_UPWARD);
-  EXPECT_GT(o.a_third, o.b_third) << "the SSE unit did not actually round differently";
-  (void)kMxcsrDown;
-  (void)kX87Down;
-}
-
-TEST(FpControl, ManyCoroutinesEachKeepTheirMode) {
-  Watchdog dog("ManyCoroutinesEachKeepTheirMode");
-  // Several workers, coroutines migrating: each keeps the mode it set across yields.
-  weft::Scheduler sched({.workers = 2});
-  const int modes[] = {FE_TONEAREST, FE_UPWARD, FE_DOWNWARD, FE_TOWARDZERO};
-  std::vector<weft::Task<int>> ts;
-  for (int i = 0; i < 64; ++i) {
-    const int mode = modes[i % 4];
-    ts.push_back(sched.spawn([mode] {
-      int bad = 0;
-      std::fesetround(mode);
-      for (int k = 0; k < 20; ++k) {
-        weft::yield();
-        if (std::fegetround() != mode) ++bad;
-        std::uint32_t mxcsr = 0;
-        asm volatile("stmxcsr %0" : "=m"(mxcsr));
-        const int sse_mode = static_cast<int>((mxcsr >> 3) & 0x0C00u);  // same encoding as FE_*
-        if (sse_mode != mode) ++bad;
-      }
-      return bad;
-    }));
-  }
-  int bad = 0;
-  for (auto& t : ts) bad += t.join();
-  EXPECT_EQ(bad, 0);
-}
-
-TEST(FpControl, FreshCoroutineStartsWithDefaultMode) {
-  weft::Scheduler sched({.workers = 1});
-  // A coroutine that changes the mode and ends must not hand it to the next one.
-  sched.run([] { std::fesetround(FE_UPWARD); });
-  auto st = sched.run([] { return read_fp(); });
-  EXPECT_EQ(st.mxcsr_rc, kMxcsrNearest);
-  EXPECT_EQ(st.x87_rc, kX87Nearest);
-  // Nor change the mode of the plain thread that joined it.
-  EXPECT_EQ(std::fegetround(), FE_TONEAREST);
-  EXPECT_EQ(read_fp().mxcsr_rc, kMxcsrNearest);
-  std::fesetround(FE_TONEAREST);  // in case it leaked, keep later tests in this process sane
-}
-
-TEST(FpControl, ChildJoinedInlineDoesNotChangeParentMode) {
-  weft::Scheduler sched({.workers = 1});
-  auto st = sched.run([] {
-    auto child = weft::spawn([] { std::fesetround(FE_DOWNWARD); });
-    child.join();  // not started yet: may run inline on this stack
-    return read_fp();
-  });
-  EXPECT_EQ(st.mxcsr_rc, kMxcsrNearest) << "a child's rounding mode leaked into its joiner";
-  EXPECT_EQ(st.x87_rc, kX87Nearest) << "a child's rounding mode leaked into its joiner";
 }
 
 // ---- thread identity across suspension ----------------------------------------------------

@@ -50,31 +50,12 @@ declare -A workload=(
   [c-io-uncollected]=io_busy
   [d-destroy-in-unref]=dtor
 )
-patches=()
-for p in tools/planted/*.patch; do
-  name=$(basename "$p" .patch)
-  [ -n "${workload[$name]:-}" ] || { echo "planted-defects.sh: no workload for $p" >&2; exit 2; }
-  if [ ${#only[@]} -gt 0 ] && [[ ! " ${only[*]} " == *" $name "* ]]; then continue; fi
-  patches+=("$name")
-done
-[ ${#patches[@]} -gt 0 ] || { echo "planted-defects.sh: no patch selected" >&2; exit 2; }
-
-rev=$(git rev-parse HEAD)
-if [ ! -e "$workdir/.git" ]; then
-  mkdir -p "$(dirname "$workdir")"
-  git worktree add --detach "$workdir" "$rev" >/dev/null
-fi
-logs="$(dirname "$workdir")/logs"
-mkdir -p "$logs"
-jobs=$(nproc)
-[ "$jobs" -le 2 ] || jobs=$((jobs - 1))
+# shellcheck source=tools/planted-tree.sh
+source tools/planted-tree.sh
+planted_select planted-defects.sh tools/planted workload
+planted_tree "$workdir"
 
 export TSAN_OPTIONS="halt_on_error=1:exitcode=66:second_deadlock_stack=1${TSAN_OPTIONS:+:$TSAN_OPTIONS}"
-
-# Back to the clean commit: only the files the previous patch touched are rewritten (and
-# so rebuilt); the build directory is ignored and survives.
-reset_tree() { git -C "$workdir" reset -q --hard "$rev" && git -C "$workdir" clean -q -fd; }
-trap reset_tree EXIT
 
 # One run: prints "<seconds> <how>", how = ok | tsan | check | watchdog | crash:<rc>.
 measure() {

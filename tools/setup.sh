@@ -7,6 +7,10 @@ packages=(
   libtbb-dev libgtest-dev libbenchmark-dev libcli11-dev
   libboost-fiber-dev libboost-context-dev
   python3-matplotlib
+  # The aarch64 preset: cross compiler, emulator, and arm64 libraries (multiarch; the
+  # architecture is added below).
+  g++-aarch64-linux-gnu qemu-user-static
+  libtbb-dev:arm64 libgtest-dev:arm64
 )
 missing=()
 for p in "${packages[@]}"; do
@@ -18,6 +22,10 @@ if [ ${#missing[@]} -eq 0 ]; then
 fi
 SUDO=""
 if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
+if ! dpkg --print-foreign-architectures | grep -qx arm64; then
+  echo "setup: adding the arm64 architecture (multiarch) for the aarch64 preset"
+  $SUDO dpkg --add-architecture arm64
+fi
 echo "setup: installing ${missing[*]}"
 $SUDO env DEBIAN_FRONTEND=noninteractive apt-get update -qq
 $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Builds and runs the test suite. Usage: tools/test.sh [PRESET...]
-# Presets: release debug tsan asan release-clang (default: release release-clang tsan asan).
+# Presets: release debug tsan asan release-clang aarch64 (default: release release-clang tsan
+# asan; aarch64 cross-builds and runs the suite under qemu-aarch64-static).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 presets=("$@")
