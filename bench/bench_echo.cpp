@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // weft_bench_echo: TCP echo round-trips through the weft echo server (a coroutine per
 // connection) beside the thread-per-connection baseline, both in this process, driven by
 // the same load generator (tools/echo_load.hpp: N connections as weft coroutines on a

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The runtime entry points behind the public templates and free functions.
 #include <atomic>
 #include <cstdio>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Execution contexts: building the first frame of a fresh stack, and the one switch
 // function every transfer of control goes through, with its sanitizer announcements.
 #pragma once

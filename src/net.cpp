@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // weft::net: non-blocking TCP whose waits go through weft::wait_readable / wait_writable.
 #include "weft/net.hpp"
 

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # CTest script: the context switcher's object carries a GNU property note claiming IBT
 # (and not SHSTK, which the switcher does not honour; see asm/switch_x86_64.S), and
 # linking it with code built with -fcf-protection keeps IBT on. Without the note the

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // weft::net and the echo server built on it: timeouts fire (and bound a whole call), end
 // of stream and hang-ups wake readers, errors are clear system_errors, and a thousand
 // concurrent connections through the in-process weft echo server get every byte back.

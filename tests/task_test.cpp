@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Task<T> semantics: values, exceptions, void, move-only handles, decay-copied and
 // move-only arguments/results, and every misuse that must throw std::logic_error.
 #include <gtest/gtest.h>

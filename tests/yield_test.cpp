@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // yield / yield_to ordering on one worker, FP control state per coroutine, and what a
 // coroutine sees of its thread across suspension points (it may migrate).
 #include <gtest/gtest.h>

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Installs the dependencies, builds weft (release) and shows it at work: parallel fib and
 # skynet on all cores, then the core benchmarks beside oneTBB and Boost.Fiber.
 set -euo pipefail

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The echo servers and the echo load generator, written once for the tools (weft-echo,
 // echo-threads, weft-echo-load), tests/net_test.cpp and bench/bench_echo.cpp.
 //

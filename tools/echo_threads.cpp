@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // echo-threads: the baseline TCP echo server, one std::thread per connection on blocking
 // sockets (no weft in the serving path; weft::net only opens the listener).
 //

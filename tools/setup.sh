@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Installs what weft needs to build, test and benchmark on Debian 12 (run as root or
 # with sudo available). Safe to run again: apt-get skips what is already installed.
 set -euo pipefail

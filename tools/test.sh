@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Builds and runs the test suite. Usage: tools/test.sh [PRESET...]
 # Presets: release debug tsan asan release-clang (default: release release-clang tsan asan).
 set -euo pipefail

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // weft-demo: shows the scheduler at work on two spawn-heavy workloads.
 //
 //   fib(N)     a spawn per call: spawn fib(n-1), compute fib(n-2) inline, join

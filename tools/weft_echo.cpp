@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // weft-echo: a TCP echo server with one weft coroutine per connection.
 //
 //   weft-echo [--host 127.0.0.1] [--port 7007] [--workers N]

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // weft-echo-load: drives an echo server with N connections (weft coroutines), each doing
 // M round-trips of a message, verifying every byte that comes back.
 //

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // weft-stress: randomized, seeded stress workloads over everything weft offers, each
 // checking conservation invariants (every coroutine ran once, every message arrived once,
 // sums match, nothing left suspended). The workloads live in tools/stress/.

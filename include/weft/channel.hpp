@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // weft::Channel<T> — a bounded multi-producer multi-consumer channel (Go's chan T).
 #pragma once
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // weft::CondVar — a condition variable for coroutines and plain threads alike.
 #pragma once
 

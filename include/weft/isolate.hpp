@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Isolated work: run a function or a command in a child process with its own Linux
 // namespaces (pid, net, mount, uts, ipc, user, cgroup), and wait for it from a coroutine
 // without blocking a worker.

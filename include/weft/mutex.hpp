@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // weft::Mutex — a FIFO hand-off mutex for coroutines and plain threads alike.
 #pragma once
 

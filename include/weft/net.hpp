@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // TCP sockets whose waiting calls suspend only the calling coroutine.
 //
 // Every socket made here is non-blocking and close-on-exec. A call that would block

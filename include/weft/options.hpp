@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // weft::Options — how a Scheduler is built.
 #pragma once
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // weft::Scheduler — a fixed pool of worker pthreads running coroutines.
 #pragma once
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // weft::Stats — what a Scheduler's workers did: monotone counters (per worker and summed)
 // and a few gauges sampled at the snapshot.
 #pragma once

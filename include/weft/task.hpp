@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // weft::Task<T> — the handle of a spawned coroutine.
 #pragma once
 

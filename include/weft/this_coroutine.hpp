@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Calls made from inside a coroutine (each also has a defined meaning on a plain thread).
 //
 // Coroutines migrate between worker threads whenever they suspend (join, yield), so

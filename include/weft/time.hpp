@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Sleeping that suspends only the calling coroutine.
 #pragma once
 

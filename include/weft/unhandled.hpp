@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // What happens to an exception that escapes a coroutine nobody will join (detached, or
 // its Task destroyed unjoined): never silently lost.
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // weft::WaitGroup — waits for a counted set of activities to finish (Go's sync.WaitGroup).
 #pragma once
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // weft — an M:N work-stealing scheduler of stackful coroutines.
 // Networking helpers are separate: #include <weft/net.hpp>.
 #pragma once
