@@ -16,4 +16,5 @@
 #include "weft/this_coroutine.hpp"
 #include "weft/time.hpp"
 #include "weft/unhandled.hpp"
+#include "weft/version.hpp"
 #include "weft/wait_group.hpp"
