@@ -20,7 +20,9 @@
 #include <thread>
 #include <vector>
 
-#include "../tools/echo_load.hpp"
+#include "../tools/echo/load_client.hpp"
+#include "../tools/echo/thread_server.hpp"
+#include "../tools/echo/weft_server.hpp"
 #include "test_util.hpp"
 #include "weft/weft.hpp"
 
