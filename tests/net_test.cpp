@@ -107,6 +107,10 @@ TEST(Net, ListenPicksAPortAndAcceptTimesOut) {
   } catch (const std::system_error& e) {
     thrown = true;
     EXPECT_TRUE(weft::net::is_timeout(e)) << e.what();
+    // The call, then the reason, once: not "...: timed out: Connection timed out".
+    const std::string what = e.what();
+    EXPECT_EQ(what.find("timed out"), what.rfind("timed out")) << what;
+    EXPECT_EQ(what.rfind("weft::net::accept(fd ", 0), 0u) << what;
   }
   EXPECT_TRUE(thrown);
 }
