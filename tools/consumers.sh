@@ -24,7 +24,8 @@ run_app() {  # NAME BINARY: runs it and checks what it prints
   local out
   out=$("$2" "$1")
   echo "$out"
-  grep -q "consumer $1: fib(20) = 6765 with weft" <<<"$out"
+  grep -q "consumer $1: fib(20) = 6765 with weft" <<<"$out" ||
+    { echo "consumers: $1: unexpected output" >&2; exit 1; }
   passed=$((passed + 1))
 }
 
