@@ -23,7 +23,7 @@ comment_for() {
     *.cpp | *.hpp | *.h | *.c | *.h.in | *.hpp.in) echo "// $tag" ;;
     *.S) echo "/* $tag */" ;;
     *.sh | *.py | *.cmake | *.cmake.in | *.pc.in | */CMakeLists.txt | CMakeLists.txt | \
-      .ci/run | tools/bench-report | tools/bench-compare | tools/docs/Doxyfile*) echo "# $tag" ;;
+      .ci/run | tools/bench-report | tools/bench-compare | docs/Doxyfile) echo "# $tag" ;;
     *) ;;
   esac
 }

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
-// weft — an M:N work-stealing scheduler of stackful coroutines.
-// Networking helpers are separate: #include <weft/net.hpp>.
+/// @file
+/// weft — an M:N work-stealing scheduler of stackful coroutines.
+/// Networking helpers are separate: `#include <weft/net.hpp>`.
 #pragma once
 
 #include "weft/channel.hpp"
