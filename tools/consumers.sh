@@ -71,4 +71,4 @@ cmake -S "$consumer/fetchcontent" -B "$work/fetchcontent" "${gen[@]}" -DCMAKE_BU
 cmake --build "$work/fetchcontent" -j "$jobs" >>"$work/fetchcontent.log"
 run_app fetchcontent "$work/fetchcontent/app"
 
-echo "consumers: $passed passed, 0 failed"
+echo "consumers: all $passed consumer projects built and ran"

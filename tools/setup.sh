@@ -8,6 +8,7 @@ packages=(
   libtbb-dev libgtest-dev libbenchmark-dev libcli11-dev
   libboost-fiber-dev libboost-context-dev
   python3-matplotlib
+  doxygen pkg-config git
 )
 missing=()
 for p in "${packages[@]}"; do
