@@ -4,6 +4,7 @@
 // each becomes a negative errno value.
 #include <cerrno>
 #include <chrono>
+#include <memory>
 #include <mutex>
 #include <new>
 #include <optional>
@@ -118,10 +119,10 @@ int weft_scheduler_create(const weft_options* options, weft_scheduler** out) {
       o.pin_workers = options->pin_workers != 0;
       if (options->trace) o.trace = options->trace;
     }
-    auto* s = new weft_scheduler(o);
+    auto s = std::make_unique<weft_scheduler>(o);
     // One coroutine learns the scheduler's identity (the C++ class keeps it private).
     s->core = s->sched.run([] { return weft::detail::current_core(); });
-    *out = s;
+    *out = s.release();
     return 0;
   });
 }
@@ -141,13 +142,14 @@ int weft_spawn(weft_scheduler* sched, weft_fn fn, void* arg, weft_task** out) {
   if (!fn) return -EINVAL;
   return guarded([&] {
     auto body = [fn, arg] { return fn(arg); };
+    // The handle first: once the coroutine exists, nothing may fail any more.
+    std::unique_ptr<weft_task> handle = out ? std::make_unique<weft_task>() : nullptr;
     try {
       weft::Task<void*> t = sched ? sched->sched.spawn(body) : weft::spawn(body);
-      if (out) {
-        *out = new weft_task{std::move(t)};
-      } else {
-        t.detach();
-      }
+      if (handle) {
+        handle->task = std::move(t);
+        *out = handle.release();
+      }  // else `t` detaches as it goes out of scope
       return 0;
     } catch (const std::logic_error&) {
       return -ENOTSUP;  // a scheduler created before fork(), or the default one after exit

@@ -13,7 +13,7 @@ raw=$out/raw.json
 : >"$log"
 echo "demo: setup and build output -> $log"
 bash tools/setup.sh >>"$log" 2>&1 || { echo "demo: setup failed, see $log" >&2; exit 1; }
-{ cmake --preset release && cmake --build --preset release -j "$(nproc)" --target weft_bench_core; } \
+{ cmake --preset release && cmake --build --preset release -j "$(nproc)" --target weft_bench_core weft-demo; } \
   >>"$log" 2>&1 || { echo "demo: build failed, see $log" >&2; exit 1; }
 n=$(nproc)
 echo "demo: timing on $n worker(s), 3 runs each (about a minute); raw rows -> $raw"

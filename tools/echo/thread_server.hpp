@@ -57,7 +57,7 @@ class ThreadEchoServer {
     {
       std::unique_lock<std::mutex> lock(mu_);
       for (int fd : live_) ::shutdown(fd, SHUT_RDWR);
-      detail::wait_drained(lock, drained_, live_, "echo-threads");
+      detail::wait_drained(lock, drained_, live_, "weft-echo-threads");
     }
     for (Conn& c : conns_) c.thread.join();
     conns_.clear();
@@ -109,7 +109,7 @@ class ThreadEchoServer {
       if (fd < 0) {
         const int err = errno;
         if (err == EAGAIN || err == EWOULDBLOCK || err == EINTR || err == ECONNABORTED) continue;
-        detail::log_error(errors_, "echo-threads", std::strerror(err));
+        detail::log_error(errors_, "weft-echo-threads", std::strerror(err));
         if (err == EMFILE || err == ENFILE || err == ENOBUFS || err == ENOMEM) {
           std::this_thread::sleep_for(std::chrono::milliseconds(10));
           continue;
@@ -130,7 +130,7 @@ class ThreadEchoServer {
       try {
         spawn_thread(fd);
       } catch (const std::exception& e) {
-        detail::log_error(errors_, "echo-threads", e.what());
+        detail::log_error(errors_, "weft-echo-threads", e.what());
         finish(fd);
       }
       if (++since_reap == 256) {
