@@ -1,11 +1,10 @@
 // SPDX-License-Identifier: Apache-2.0
 // The program each consumer project builds (tools/consumers.sh): weft used from outside
 // its own tree, through find_package, pkg-config, add_subdirectory or FetchContent.
-#include <weft/version.hpp>
-#include <weft/weft.hpp>
-
 #include <cstdio>
 #include <cstring>
+#include <weft/version.hpp>
+#include <weft/weft.hpp>
 
 long fib(int n) {
   if (n < 2) return n;
