@@ -6,7 +6,6 @@
 #include <cstdio>
 #include <deque>
 #include <mutex>
-#include <string>
 #include <vector>
 #include <weft/weft.hpp>
 
@@ -50,12 +49,11 @@ int main() {
 
   jobs_left.wait();  // a plain thread: blocks until every job called done()
   // How the jobs spread over the pool depends on scheduling; the total does not.
-  std::string spread;
   {
     std::lock_guard<weft::Mutex> lock(mu);
-    for (int n : done_by) spread += (spread.empty() ? "" : " ") + std::to_string(n);
+    std::printf("%d jobs done by a pool of %d (jobs each:", kJobs, kPoolSize);
+    for (int n : done_by) std::printf(" %d", n);
+    std::printf("), total %ld\n", total);
   }
-  std::printf("%d jobs done by a pool of %d (jobs each: %s), total %ld\n", kJobs, kPoolSize,
-              spread.c_str(), total);
   return total == static_cast<long>(kJobs) * (kJobs + 1) / 2 ? 0 : 1;
 }
