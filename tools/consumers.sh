@@ -53,10 +53,8 @@ c++ -std=c++20 -O2 "$consumer/app.cpp" -o "$work/pkg_config_app" $(pkg-config "$
 run_app pkg-config "$work/pkg_config_app"
 
 echo "=== consumer: add_subdirectory ==="
-# The two subproject builds compile weft again; without optimization that is quicker,
-# and the app's check does not need speed.
 cmake -S "$consumer/add_subdirectory" -B "$work/add_subdirectory" "${gen[@]}" \
-  -DWEFT_SOURCE_DIR="$root" >"$work/add_subdirectory.log"
+  -DCMAKE_BUILD_TYPE=Release -DWEFT_SOURCE_DIR="$root" >"$work/add_subdirectory.log"
 cmake --build "$work/add_subdirectory" -j "$jobs" >>"$work/add_subdirectory.log"
 run_app add_subdirectory "$work/add_subdirectory/app"
 cmake --install "$work/add_subdirectory" --prefix "$work/sub_prefix" >>"$work/add_subdirectory.log"
@@ -68,7 +66,7 @@ if [ -n "$leaked" ]; then
 fi
 
 echo "=== consumer: FetchContent ==="
-cmake -S "$consumer/fetchcontent" -B "$work/fetchcontent" "${gen[@]}" \
+cmake -S "$consumer/fetchcontent" -B "$work/fetchcontent" "${gen[@]}" -DCMAKE_BUILD_TYPE=Release \
   -DWEFT_GIT="$root" -DWEFT_TAG="$(git rev-parse HEAD)" >"$work/fetchcontent.log"
 cmake --build "$work/fetchcontent" -j "$jobs" >>"$work/fetchcontent.log"
 run_app fetchcontent "$work/fetchcontent/app"
