@@ -16,7 +16,7 @@ bash tools/setup.sh >>"$log" 2>&1 || { echo "demo: setup failed, see $log" >&2; 
 { cmake --preset release && cmake --build --preset release -j "$(nproc)" --target weft_bench_core weft-demo; } \
   >>"$log" 2>&1 || { echo "demo: build failed, see $log" >&2; exit 1; }
 n=$(nproc)
-echo "demo: timing on $n worker(s), 3 runs each (about a minute); raw rows -> $raw"
+echo "demo: timing on $n worker(s), 3 runs each (a few minutes, Boost.Fiber the slowest); raw rows -> $raw"
 build/release/bench/weft_bench_core \
   --benchmark_filter="^BM_fib/(serial|weft|tbb)/workers:($n|1)/|^BM_fib_small/(weft|tbb|boost_fiber)/workers:($n|1)/|^BM_skynet/(serial|weft|tbb|boost_fiber)/leaves:(100000|1000000)/workers:($n|1)/" \
   --benchmark_repetitions=3 --benchmark_report_aggregates_only=true \
