@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* weft's context switcher for AArch64 Linux (AAPCS64).
  *
  * A context is a single stack pointer, as on x86-64 (asm/switch_x86_64.S): switching

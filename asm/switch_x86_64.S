@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* weft's context switcher for x86-64 System V.
  *
  * A context is a single stack pointer. Switching pushes the callee-saved state of the

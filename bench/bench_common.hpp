@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Shared helpers for weft_bench_core: sizes (full or smoke), timing, registration hooks,
 // worker sweeps with speedup counters, and measurements in a fresh child process.
 //

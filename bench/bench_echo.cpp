@@ -1,6 +1,7 @@
+// SPDX-License-Identifier: Apache-2.0
 // weft_bench_echo: TCP echo round-trips through the weft echo server (a coroutine per
 // connection) beside the thread-per-connection baseline, both in this process, driven by
-// the same load generator (tools/echo_load.hpp: N connections as weft coroutines on a
+// the same load generator (tools/echo/load_client.hpp: N connections as weft coroutines on a
 // scheduler of their own).
 //
 //   BM_echo/weft/N     WeftEchoServer on its own Scheduler (hardware_concurrency workers)
@@ -31,7 +32,9 @@
 #include <vector>
 #include <weft/weft.hpp>
 
-#include "../tools/echo_load.hpp"
+#include "../tools/echo/load_client.hpp"
+#include "../tools/echo/thread_server.hpp"
+#include "../tools/echo/weft_server.hpp"
 
 namespace {
 

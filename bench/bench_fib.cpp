@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Workload 3: fib(30) with a spawn per call, on 1, 2, 4, ... nproc workers.
 //
 //   fib(n) = n < 2 ? n : spawn fib(n-1); fib(n-2) inline; join     (no serial cutoff)

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Boost.Fiber thread pools for the multi-worker peers.
 //
 // Boost.Fiber's work_stealing algorithm keeps a process-wide registry (a static barrier

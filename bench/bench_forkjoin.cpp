@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Workload 11: fork-join through weft::TaskGroup beside weft::spawn/join, oneTBB's
 // task_group, OpenMP tasks and the serial floor (issue #10's kernels), each run in a fresh
 // child process that warms up once and reports the median of config().child_runs runs

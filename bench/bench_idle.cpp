@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Workload 7: idle_wake — a pool of nproc workers with nothing to do (each sample comes
 // after a ~2 ms sleep, so its workers have gone to sleep); a plain thread outside the pool
 // hands it work and we time how long until that work starts running.

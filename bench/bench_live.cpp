@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Workload 8: live — create 1,000,000 coroutines that all suspend at once, then release
 // them: memory (RSS) and time.
 //

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // weft_bench_core entry point: reads WEFT_BENCH_SMOKE, registers the workloads, runs them.
 // Also the shared helpers of bench_common.hpp: worker sweeps, speedup counters, RSS and
 // CPU readings, and child processes (this binary re-executed with --weft-child JOB ...).

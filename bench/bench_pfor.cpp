@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Workload 5: parallel_for — a memory-light loop of 10M iterations (a splitmix64 hash of
 // the index, summed) cut into chunks of `grain` iterations.
 //

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Workload 6: pingpong — two parties pass a token back and forth through a pair of
 // one-slot channels, 1,000,000 passes (one-way messages) per iteration.
 //

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Workload 4: skynet — a 10-ary tree of spawns whose 1,000,000 leaves return their index;
 // every node spawns its ten children and sums them (no serial cutoff).
 //

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Workload 2: spawn + join of an empty task on one thread, per task.
 //
 //   BM_spawn_join/weft              in one coroutine: weft::spawn(empty).join(), N times

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Workload 1a: the raw one-way context switch, no scheduler around it.
 //
 //   BM_switch/weft            weft's assembly switcher (weft_switch, src/context.hpp) between

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Blocking primitives, each beside its thread-based peer in the same run:
 //
 //   BM_mutex_contended/weft/N     N coroutines on 2 workers increment a counter under a

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Workload 1: yield ping-pong between two coroutines on one worker thread.
 //
 //   BM_yield_pingpong/weft          two coroutines each call weft::yield() N times (workers=1)

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # Cross-build for AArch64 Linux with Debian's cross toolchain and multiarch libraries
 # (tools/setup.sh installs both: g++-aarch64-linux-gnu, then libtbb-dev:arm64,
 # libgtest-dev:arm64 and libbenchmark-dev:arm64 after `dpkg --add-architecture arm64`).

@@ -1,6 +1,10 @@
+// SPDX-License-Identifier: Apache-2.0
 // The runtime entry points behind the public templates and free functions.
+#include <cxxabi.h>
+
 #include <atomic>
 #include <cstdio>
+#include <cstdlib>
 #include <exception>
 #include <system_error>
 #include <thread>
@@ -116,8 +120,13 @@ void default_unhandled_exception_handler(std::uint64_t id, std::exception_ptr e)
   try {
     std::rethrow_exception(e);
   } catch (const std::exception& ex) {
+    // typeid's name is mangled ("St13runtime_error"); print it as the user wrote it.
+    int status = 0;
+    char* demangled = abi::__cxa_demangle(typeid(ex).name(), nullptr, nullptr, &status);
     std::fprintf(stderr, "weft: coroutine %llu was detached and threw %s: %s\n",
-                 static_cast<unsigned long long>(id), typeid(ex).name(), ex.what());
+                 static_cast<unsigned long long>(id), status == 0 ? demangled : typeid(ex).name(),
+                 ex.what());
+    std::free(demangled);
   } catch (...) {
     std::fprintf(stderr, "weft: coroutine %llu was detached and threw a non-std exception\n",
                  static_cast<unsigned long long>(id));

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The architecture seam: everything weft needs that differs between x86-64 and AArch64,
 // and nothing else. The context switchers themselves are asm/switch_<arch>.S; this header
 // holds their C++ side (the floating-point control state a context keeps, the first

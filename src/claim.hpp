@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The claim protocol: a queue entry is only a hint, and exactly one CAS decides which
 // queue entry, inline join or yield_to runs a coroutine (coroutine.hpp, State).
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // weft::CondVar: the non-template halves of a wait, and the notifiers.
 #include "weft/condvar.hpp"
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Execution contexts: the one switch function every transfer of control goes through,
 // with its sanitizer announcements. The architecture-specific parts (the first frame of a
 // fresh stack, the FP control state) are in arch.hpp.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Core: the shared state of one scheduler — its workers, the injection queue for work
 // from outside the pool, the idle set, the stack allocator and the shutdown protocol.
 #pragma once

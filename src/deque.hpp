@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // ChaseLevDeque: the per-worker work-stealing deque of ready coroutines.
 //
 // Algorithm: D. Chase and Y. Lev, "Dynamic Circular Work-Stealing Deque" (SPAA 2005), in

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The split deque's rare paths: sharing, taking back, stealing (weft/detail/fork_deque.hpp
 // has the protocol and its memory-order argument).
 #include "weft/detail/fork_deque.hpp"

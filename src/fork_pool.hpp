@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // ForkPool: a scheduler's TaskGroup deques. It recycles them (they are large and lazily
 // touched), and lists the *stranded* ones: deques of suspended coroutines with children
 // nobody took, which thieves must still find (a parked owner is on no worker).

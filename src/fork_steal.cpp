@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Thieves' side of TaskGroup: a slot taken from a deque runs as a coroutine of its own on
 // the thief (it may suspend), and its completion wakes the owner syncing it.
 #include <exception>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Linux futex wrappers, and the waiter a plain (non-worker) thread blocks on.
 #pragma once
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // weft::wait_readable / wait_writable / close.
 #include "weft/io.hpp"
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // weft::isolate / isolate_exec: children in their own namespaces, waited on through a
 // pidfd. See include/weft/isolate.hpp and docs/DESIGN.md "Isolated runs".
 #include "weft/isolate.hpp"

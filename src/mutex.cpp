@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // weft::Mutex slow paths.
 //
 // Invariant (under lk_): kWaiters is set iff q_ is not empty, and while q_ is not empty

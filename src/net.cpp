@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // weft::net: non-blocking TCP whose waits go through weft::wait_readable / wait_writable.
 #include "weft/net.hpp"
 
@@ -38,8 +39,10 @@ using Clock = std::chrono::steady_clock;
   throw std::system_error(err, std::generic_category(), what);
 }
 
+// what() reads "weft::net::accept(fd 5): Connection timed out": the error code's own
+// message already says it timed out.
 [[noreturn]] void throw_timeout(const std::string& what) {
-  throw std::system_error(std::make_error_code(std::errc::timed_out), what + ": timed out");
+  throw std::system_error(std::make_error_code(std::errc::timed_out), what);
 }
 
 // A timeout turned into a deadline once, so that a call that waits several times

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Stack-overflow diagnostics: a SIGSEGV in the guard below a coroutine's stack is
 // reported as such ("weft: coroutine N overflowed its S-byte stack") and aborts; any
 // other SIGSEGV goes to the handler that was installed before weft's. (An overflow of an

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // IdleSet: who is searching for work, who sleeps, and waking exactly one when needed.
 //
 // The protocol is Go's (runtime/proc.go, "Worker thread parking/unparking"):

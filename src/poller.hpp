@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Poller: one epoll instance per scheduler, for coroutines waiting on file descriptors.
 //
 // One shared instance rather than one per worker: a coroutine that waits on an fd may

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Coroutine records: allocated from the heap, recycled through per-worker caches.
 //
 // A record returns to a cache only when its reference count drops to zero (no Task

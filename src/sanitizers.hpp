@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Which sanitizers this translation unit is built with, from the compilers' own signals
 // (so a user who adds -fsanitize=thread to their CMAKE_CXX_FLAGS gets an annotated weft),
 // and the fiber APIs they need told about every stack switch.

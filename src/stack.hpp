@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Coroutine stacks: mmap'ed, guarded while the process's mapping budget lasts, pooled.
 //
 // vm.max_map_count (65530 by default) caps the mappings of a process, and a guard page

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // TaskGroup's slow paths: syncing shared and stolen children, children spawned by others
 // than the owner, errors, and the destructor.
 #include "weft/task_group.hpp"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // weft::sleep_for / sleep_until.
 #include "weft/time.hpp"
 

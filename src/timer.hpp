@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // TimerQueue: one worker's deadlines of parked coroutines (sleep, timed waits), a binary
 // min-heap indexed by the Waiters themselves (no allocation: the entry is the Waiter on
 // the parked coroutine's stack). A mutex guards it: the owner adds and fires, a searching

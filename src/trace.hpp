@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Scheduling timeline for WEFT_TRACE / weft::Options::trace: each worker logs what its
 // thread did (coroutine runs, parks, steals) and the scheduler writes the logs as one
 // Chrome Trace Event file when it ends (Perfetto and chrome://tracing load it).

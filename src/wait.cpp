@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // park(), claim() and wake(): the waiting mechanism of include/weft/detail/wait.hpp.
 #include "weft/detail/wait.hpp"
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // weft::WaitGroup.
 #include "weft/wait_group.hpp"
 

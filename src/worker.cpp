@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The worker thread: its identity, its root context and the loop that runs coroutines
 // (looking for work and parking: worker_idle.cpp; choosing the next: worker_ready.cpp;
 // switching and handoffs: worker_switch.cpp; completion and joins: worker_join.cpp).

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Worker: one pthread with its root context, its deque of ready coroutines, its stack and
 // record caches, and the loop that runs, steals and parks. Its protocols live in one file
 // each: worker.cpp (thread and loop), worker_ready.cpp (queueing, picking, stealing),

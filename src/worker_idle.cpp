@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // A worker without work: searching (spinning steals), parking on its futex or in the
 // poller's epoll_wait, and the timer and I/O cadence of a busy worker.
 #include <algorithm>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // A coroutine's end and its joins: completion (stack back, joiner woken, references
 // dropped), the entry of every fresh stack, and join's choice between running a child
 // inline and suspending.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Which coroutine a worker runs next: queueing a ready coroutine, the fairness turns of
 // every scheduling decision, the injection queue and stealing.
 #include <cstdio>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Switching: giving a coroutine its stack, the switch itself, and the handoff the next
 // context runs once the previous one is off its stack (suspend, then publish); yield,
 // yield_to and park are switches with a handoff.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // weft::Channel under randomized schedules: for many seeds, producers and consumers pick
 // random operations (blocking, try_ and timed sends and receives, yields between them) on a
 // channel of random capacity while a closer closes it at a random point; consumers drain. On one

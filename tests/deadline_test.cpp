@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Huge timeouts mean "practically forever", never "already passed": sleep_for / sleep_until,
 // wait_readable / wait_writable and the weft::net calls with duration::max() of several
 // units, in coroutines and on threads. Zero and negative timeouts still mean "now".

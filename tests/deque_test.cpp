@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The internal Chase-Lev deque (src/deque.hpp): LIFO for the owner, FIFO for thieves,
 // growth from a tiny capacity, and every item taken exactly once while an owner pushes
 // and pops and several thieves steal, across many resizes.

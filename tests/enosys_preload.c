@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* Simulates a kernel before 5.11, where epoll_pwait2 does not exist: preloaded
  * (LD_PRELOAD) into a test binary, it answers every epoll_pwait2 call with ENOSYS, as
  * glibc does on such a kernel. Lets CI test the poller's epoll_wait fallback. */

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // weft::spawn while the program exits: the default scheduler outlives every static, so
 // a static destructor that spawns after the default scheduler has shut down gets the
 // documented std::logic_error, never a use after free.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The fairness bound (docs/DESIGN.md, "Fairness"): every ready coroutine runs within a
 // bounded number of scheduling decisions, whichever path made it ready (spawned or woken
 // from outside the pool, woken by a timer, by I/O, by a coroutine) and whichever path the

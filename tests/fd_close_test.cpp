@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Closing an fd that coroutines or threads wait on: weft::close (and net::close) wakes
 // every waiter, in every scheduler, with std::system_error(EBADF); hang-up of the other
 // end still wakes readers as readiness; a scheduler whose waiter was woken this way shuts

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The split deque alone (weft/detail/fork_deque.hpp), outside any scheduler: an owner
 // thread pushes and syncs while thief threads steal; every slot runs exactly once, by
 // the owner or by exactly one thief, whatever the interleaving.

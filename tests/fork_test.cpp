@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // fork() with live schedulers: in the child every Scheduler created before the fork is
 // unusable and says so (its worker threads were not copied), destroying one returns, and
 // the child's default scheduler is a fresh one. The parent carries on as if nothing

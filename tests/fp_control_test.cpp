@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The floating-point control state (x86-64: MXCSR and the x87 control word; AArch64:
 // FPCR) is callee-saved, so it belongs to each coroutine: a rounding mode or
 // flush-to-zero set in one coroutine never leaks into another that runs on the same

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // weft::wait_readable / wait_writable on pipes and sockets, from coroutines and threads:
 // readiness, timeouts that fire and ones that do not, peer hang-up, bad fds, and a waiting
 // coroutine not blocking its worker.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // weft::isolate / isolate_exec / Process: children in their own namespaces, waited on
 // through a pidfd without blocking a worker. CI runs as root; a test that needs a
 // privilege it lacks skips and says why.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // join() from plain threads (blocks the thread) and from coroutines (suspends only the
 // coroutine), on children that have not started, that are running elsewhere, and that
 // suspend; a joiner woken by a child that another worker stole.

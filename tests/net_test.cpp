@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // weft::net and the echo server built on it: timeouts fire (and bound a whole call), end
 // of stream and hang-ups wake readers, errors are clear system_errors, and a thousand
 // concurrent connections through the in-process weft echo server get every byte back.
@@ -19,7 +20,9 @@
 #include <thread>
 #include <vector>
 
-#include "../tools/echo_load.hpp"
+#include "../tools/echo/load_client.hpp"
+#include "../tools/echo/thread_server.hpp"
+#include "../tools/echo/weft_server.hpp"
 #include "test_util.hpp"
 #include "weft/weft.hpp"
 
@@ -104,6 +107,10 @@ TEST(Net, ListenPicksAPortAndAcceptTimesOut) {
   } catch (const std::system_error& e) {
     thrown = true;
     EXPECT_TRUE(weft::net::is_timeout(e)) << e.what();
+    // The call, then the reason, once: not "...: timed out: Connection timed out".
+    const std::string what = e.what();
+    EXPECT_EQ(what.find("timed out"), what.rfind("timed out")) << what;
+    EXPECT_EQ(what.rfind("weft::net::accept(fd ", 0), 0u) << what;
   }
   EXPECT_TRUE(thrown);
 }

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Scheduler construction: option validation (std::invalid_argument naming the field),
 // resolved options, and the calls of this_coroutine.hpp inside and outside coroutines,
 // including the process-wide default scheduler.

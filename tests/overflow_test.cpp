@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // A frame larger than the guard page: compiled with -fstack-clash-protection (see
 // tests/CMakeLists.txt), the prologue probes every page it allocates, so the first probe
 // below the stack lands in the guard page and weft reports the overflow by name. Without

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // parallel_invoke, parallel_for and parallel_reduce: every index once, order-keeping
 // reductions, grains, exceptions, plain threads, and loops whose bodies block.
 #include <gtest/gtest.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Idle workers park: an idle pool uses ~no CPU, parks are counted, and a parked pool
 // wakes up for work pushed from outside (repeatedly) and for work pushed by a coroutine.
 #include <gtest/gtest.h>

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # CTest script: the context switcher's object carries the GNU property note of its
 # architecture's control-flow protection, and linking it with code built with that
 # protection keeps it on. Without the note the linker silently turns the protection off

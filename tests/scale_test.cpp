@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Volume: 100k+ spawns, deep fork-join (fib with a spawn per call, a 10-ary skynet tree)
 // on 1, 2 and 4 workers, and tens of thousands of coroutines suspended at the same time.
 #include <gtest/gtest.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // ~Scheduler while busy: it waits for every coroutine spawned on it (running, yielding,
 // blocked in join, sleeping, blocked on a channel, or spawning more children during the
 // shutdown) and then joins the workers; outside threads spawning during the shutdown get

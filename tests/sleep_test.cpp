@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // weft::sleep_for / sleep_until: lower bounds, ordering, many sleepers parking every
 // worker, and sleeping on plain threads.
 #include <gtest/gtest.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // A coroutine whose stack cannot be mapped (RLIMIT_AS, huge stacks) fails like a coroutine
 // that threw: its joiner gets the std::system_error, a detached one goes to the
 // unhandled-exception handler, and the process and its scheduler live on.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Coroutine stacks: the usable size is really usable, an overflow faults (guard page)
 // instead of silently corrupting a neighbour, and stacks are recycled cleanly; weft's
 // SIGSEGV handler passes every other fault on to a handler the program had installed.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Scheduler::stats(): per-worker counters that add up to the totals, each counter moved
 // by what it counts (steals, parks, wake-ups, timer fires, runs), gauges of live
 // coroutines and pooled/mapped stacks, and snapshots that never show more coroutines

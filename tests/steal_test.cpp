@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Work spreads over the workers: children of one coroutine get stolen, work injected
 // from a plain thread runs on every worker, a worker stuck in a blocking call does not
 // strand what it has queued, and injected work is not starved by a busy local loop.

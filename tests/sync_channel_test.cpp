@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // weft::Channel<T>: FIFO order, many producers and consumers (coroutines on several workers
 // and plain threads) with nothing lost or duplicated, rendezvous (capacity 0), close
 // semantics, timeouts, move-only and counted element types, and a blocked coroutine that

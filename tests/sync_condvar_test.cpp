@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // weft::CondVar: predicate waits in a producer/consumer queue shared by coroutines and
 // plain threads, notify_all, timeouts that fire and ones that do not, any BasicLockable,
 // and a waiting coroutine that leaves its worker free.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // weft::WaitGroup and weft::Event: waits across coroutines and plain threads with
 // visibility of the work done before done()/set(), timeouts, reuse, misuse, and waiting
 // coroutines that leave their worker free.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // weft::Mutex: lock/try_lock/unlock semantics, misuse, FIFO hand-off without barging, a
 // counter hammered by coroutines on several workers and plain threads together, timed
 // locking, and a blocked coroutine that leaves its worker free.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // TaskGroup: values, exceptions, cancellation, children that block, children from other
 // coroutines and plain threads, the deque's limits, and no allocation per spawn.
 #include <gtest/gtest.h>

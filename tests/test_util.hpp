@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Shared helpers of the weft test suite: sanitizer detection (to scale counts down,
 // never to skip), a CPU-burning loop the optimizer cannot remove, bounded waits and a
 // watchdog that turns a hang into a prompt failure.

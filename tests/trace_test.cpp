@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Tracing: Options::trace and WEFT_TRACE write a Chrome Trace Event file when the
 // scheduler ends, with one track per worker holding its coroutine runs, parks and steals;
 // a bad path is a clear error (Options) or a warning (environment).

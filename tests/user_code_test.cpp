@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // User code the runtime calls on the user's behalf (a result's destructor, the captured
 // function's destructor, the unhandled-exception handler) runs on the coroutine's own stack
 // or on the thread that owns its Task handle, never inside a scheduler handoff: so it may

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Destroy after wake: the party a primitive wakes may destroy the primitive as soon as it
 // runs (POSIX allows it for a mutex; glibc bug 13690), so a waker must not touch the
 // object once the woken party can observe that it is woken. For every primitive and every

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // yield / yield_to ordering on one worker, and what a coroutine sees of its thread across
 // suspension points (it may migrate). FP control state: fp_control_test.cpp.
 #include <gtest/gtest.h>

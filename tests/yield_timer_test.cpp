@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // A coroutine that waits by polling in a yield() loop must not keep timers and I/O from
 // waking the coroutines it waits for (a worker that only yields makes no handoffs).
 #include <fcntl.h>

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
 """Turns weft_bench_core / weft_bench_echo JSON into bench/RESULTS.md and bench/charts/*.png.
 
 Called by tools/bench-report; usable alone:

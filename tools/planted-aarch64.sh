@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Plants each defect of tools/planted-aarch64/ into the committed tree (HEAD), one at a
 # time, builds the aarch64 preset's binaries meant to catch it and runs them under
 # qemu-aarch64-static: prints a Markdown table of which binary caught each defect (a

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Plants each defect of tools/planted/ back into the committed tree (HEAD), one at a time,
 # and measures how many seconds weft-stress needs to catch it under ThreadSanitizer: a
 # failed invariant, a TSan report, a crash or the watchdog (any non-zero exit). Prints a

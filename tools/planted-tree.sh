@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # Sourced by tools/planted-defects.sh and tools/planted-aarch64.sh: choosing the patches
 # of a directory and the scratch git worktree they are planted in, one at a time.
 

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Builds the outside reproducers (../shared/repro, see its README) against a preset's
 # libweft.a and runs each several times, checking what each file says is right: no crash,
 # no sanitizer report, no hang, and the figure or count it prints within bounds.

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Installs what weft needs to build, test and benchmark on Debian 12 (run as root or
 # with sudo available). Safe to run again: apt-get skips what is already installed.
 set -euo pipefail
@@ -7,6 +8,7 @@ packages=(
   libtbb-dev libgtest-dev libbenchmark-dev libcli11-dev
   libboost-fiber-dev libboost-context-dev
   python3-matplotlib
+  doxygen pkg-config git
   # The aarch64 preset: cross compiler, emulator, and arm64 libraries (multiarch; the
   # architecture is added below).
   g++-aarch64-linux-gnu qemu-user-static

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Runs weft-stress, every workload, under the ThreadSanitizer build and the
 # AddressSanitizer+UBSan build (LeakSanitizer included) with several seeds; builds the
 # tsan/asan presets' weft-stress first if needed. Exits non-zero on any invariant failure,

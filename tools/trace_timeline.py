@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
 """Draws a weft scheduler trace (Chrome Trace Event JSON) as a PNG timeline.
 
     tools/trace_timeline.py TRACE.json [-o OUT.png] [--title TEXT] [--width INCHES]

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // weft-demo: shows the scheduler at work on two spawn-heavy workloads.
 //
 //   fib(N)     a spawn per call: spawn fib(n-1), compute fib(n-2) inline, join
@@ -21,65 +22,16 @@
 #include <system_error>
 #include <weft/weft.hpp>
 
-namespace {
+#include "cli.hpp"
+#include "plural.hpp"
 
-constexpr const char* kUsage =
-    "usage: weft-demo [--workers N] [--fib N] [--skynet N]\n"
-    "  --workers N  worker threads, 1..1024 (default: hardware concurrency)\n"
-    "  --fib N      fib(N) with a spawn per call, 0..45 (default 30)\n"
-    "  --skynet N   skynet over N leaves, 1..100000000 (default 1000000)\n";
+namespace {
 
 struct Args {
   unsigned workers = 0;  // 0: hardware concurrency
   int fib = 30;
   std::int64_t skynet = 1000000;
 };
-
-[[noreturn]] void fail(const std::string& message) {
-  std::fprintf(stderr, "weft-demo: %s\n%s", message.c_str(), kUsage);
-  std::exit(2);
-}
-
-std::int64_t parse_int(const char* flag, const char* text, std::int64_t lo, std::int64_t hi) {
-  std::int64_t v = 0;
-  const std::string_view s(text);
-  const auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
-  if (ec != std::errc() || end != s.data() + s.size() || s.empty() || v < lo || v > hi) {
-    fail(std::string(flag) + " expects an integer in [" + std::to_string(lo) + ", " +
-         std::to_string(hi) + "], got '" + text + "'");
-  }
-  return v;
-}
-
-Args parse_args(int argc, char** argv) {
-  Args a;
-  for (int i = 1; i < argc; ++i) {
-    std::string_view arg(argv[i]);
-    if (arg == "-h" || arg == "--help") {
-      std::fputs(kUsage, stdout);
-      std::exit(0);
-    }
-    // Accept both "--flag N" and "--flag=N".
-    std::string_view name = arg;
-    const char* value = nullptr;
-    if (const auto eq = arg.find('='); eq != std::string_view::npos) {
-      name = arg.substr(0, eq);
-      value = argv[i] + eq + 1;
-    }
-    if (name != "--workers" && name != "--fib" && name != "--skynet")
-      fail("unknown option '" + std::string(arg) + "'");
-    if (!value) {
-      if (i + 1 >= argc) fail(std::string(name) + " needs a value");
-      value = argv[++i];
-    }
-    const std::string flag(name);
-    if (name == "--workers")
-      a.workers = static_cast<unsigned>(parse_int(flag.c_str(), value, 1, weft::kMaxWorkers));
-    if (name == "--fib") a.fib = static_cast<int>(parse_int(flag.c_str(), value, 0, 45));
-    if (name == "--skynet") a.skynet = parse_int(flag.c_str(), value, 1, 100000000);
-  }
-  return a;
-}
 
 // One flag per worker, each on its own cache line; leaves set the flag of the worker
 // they run on (reading first, so a set flag is not written again).
@@ -192,12 +144,24 @@ bool show(weft::Scheduler& sched, WorkerSet& seen, const char* what, std::int64_
 }  // namespace
 
 int main(int argc, char** argv) {
-  const Args args = parse_args(argc, argv);
+  CLI::App app{"weft-demo: parallel fib and skynet on all workers, with the scheduler's stats",
+               "weft-demo"};
+  Args args;
+  app.add_option("--workers", args.workers, "worker threads (default: one per CPU)")
+      ->check(CLI::Range(1u, weft::kMaxWorkers));
+  app.add_option("--fib", args.fib, "fib(N) with a spawn per call")
+      ->capture_default_str()
+      ->check(CLI::Range(0, 45));
+  app.add_option("--skynet", args.skynet, "skynet over N leaves")
+      ->capture_default_str()
+      ->check(CLI::Range(std::int64_t{1}, std::int64_t{100000000}));
+  if (const auto rc = weft_tools::parse(app, argc, argv)) return *rc;
   try {
     weft::Scheduler sched(weft::Options{.workers = args.workers, .stack_size = 64 * 1024});
     WorkerSet seen(sched.workers());
     g_workers = &seen;
-    std::printf("weft-demo: %u workers, %zu KiB stacks\n", sched.workers(),
+    std::printf("weft-demo: %s, %zu KiB stacks\n",
+                weft_tools::plural(sched.workers(), "worker").c_str(),
                 sched.options().stack_size / 1024);
     std::fflush(stdout);
 

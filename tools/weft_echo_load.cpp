@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // weft-echo-load: drives an echo server with N connections (weft coroutines), each doing
 // M round-trips of a message, verifying every byte that comes back.
 //
@@ -12,66 +13,57 @@
 #include <string>
 #include <weft/weft.hpp>
 
-#include "echo_load.hpp"
-
-namespace {
-
-constexpr const char* kUsage =
-    "usage: weft-echo-load --port N [options]\n"
-    "  --host ADDR        server address (default 127.0.0.1)\n"
-    "  --port N           server port, 1..65535 (required)\n"
-    "  --connections N    concurrent connections, 1..100000 (default 100)\n"
-    "  --rounds N         round-trips per connection, 1..100000000 (default 1000)\n"
-    "  --size N           message bytes, 1..1048576 (default 64)\n"
-    "  --workers N        worker threads, 1..1024 (default: hardware concurrency)\n"
-    "  --timeout-ms N     limit of one connect or round-trip, 1..3600000 (default 10000)\n"
-    "  --limit-s N        limit of the whole round-trip phase, 1..86400 (default 300)\n";
-
-}  // namespace
+#include "cli.hpp"
+#include "echo/load_client.hpp"
+#include "plural.hpp"
 
 int main(int argc, char** argv) {
+  CLI::App app{"weft-echo-load: drives an echo server, verifying every byte", "weft-echo-load"};
   weft_echo::LoadOptions opts;
-  opts.run_limit = std::chrono::seconds(300);
   int rounds = 1000;
   unsigned workers = 0;
-  bool have_port = false;
-  weft_echo::Flags flags("weft-echo-load", kUsage, argc, argv);
-  flags.parse([&](std::string_view name, const char* value) {
-    if (name == "--host") {
-      opts.host = value;
-    } else if (name == "--port") {
-      opts.port = static_cast<std::uint16_t>(flags.integer(name, value, 1, 65535));
-      have_port = true;
-    } else if (name == "--connections") {
-      opts.connections = static_cast<int>(flags.integer(name, value, 1, 100000));
-    } else if (name == "--rounds") {
-      rounds = static_cast<int>(flags.integer(name, value, 1, 100000000));
-    } else if (name == "--size") {
-      opts.size = static_cast<std::size_t>(
-          flags.integer(name, value, 1, static_cast<std::int64_t>(weft_echo::kMaxMessage)));
-    } else if (name == "--workers") {
-      workers = static_cast<unsigned>(flags.integer(name, value, 1, weft::kMaxWorkers));
-    } else if (name == "--timeout-ms") {
-      opts.op_timeout = std::chrono::milliseconds(flags.integer(name, value, 1, 3600000));
-    } else if (name == "--limit-s") {
-      opts.run_limit = std::chrono::seconds(flags.integer(name, value, 1, 86400));
-    } else {
-      return false;
-    }
-    return true;
-  });
-  if (!have_port) flags.fail("--port is required");
+  long long timeout_ms = 10000, limit_s = 300;
+  app.add_option("--host", opts.host, "server address")->capture_default_str();
+  app.add_option("--port", opts.port, "server port")->required()->check(CLI::Range(1, 65535));
+  app.add_option("--connections", opts.connections, "concurrent connections")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 100000));
+  app.add_option("--rounds", rounds, "round-trips per connection")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 100000000));
+  app.add_option("--size", opts.size, "message bytes")
+      ->capture_default_str()
+      ->check(CLI::Range(std::size_t{1}, weft_echo::kMaxMessage));
+  app.add_option("--workers", workers, "worker threads (default: one per CPU)")
+      ->check(CLI::Range(1u, weft::kMaxWorkers));
+  app.add_option("--timeout-ms", timeout_ms, "limit of one connect or round-trip")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 3600000));
+  app.add_option("--limit-s", limit_s, "limit of the whole round-trip phase")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 86400));
+  if (const auto rc = weft_tools::parse(app, argc, argv)) return *rc;
+  opts.op_timeout = std::chrono::milliseconds(timeout_ms);
+  opts.run_limit = std::chrono::seconds(limit_s);
 
   try {
     const std::uint64_t fds = weft_echo::raise_fd_limit();
-    if (static_cast<std::uint64_t>(opts.connections) + 64 > fds)
-      flags.fail("--connections " + std::to_string(opts.connections) +
-                 " needs more descriptors than the limit of " + std::to_string(fds));
+    if (static_cast<std::uint64_t>(opts.connections) + 64 > fds) {
+      std::fprintf(
+          stderr,
+          "weft-echo-load: --connections %d needs more descriptors than the limit of %llu\n",
+          opts.connections, static_cast<unsigned long long>(fds));
+      return 2;
+    }
     weft::Scheduler sched(weft::Options{.workers = workers, .stack_size = 64 * 1024});
     weft_echo::LoadClient client(sched, opts);
-    std::printf("weft-echo-load: %s:%u, %d connections x %d rounds x %zu bytes, %u workers\n",
-                opts.host.c_str(), static_cast<unsigned>(opts.port), opts.connections, rounds,
-                opts.size, sched.workers());
+    std::printf(
+        "weft-echo-load: %s:%u, %s x %s x %s, %s\n", opts.host.c_str(),
+        static_cast<unsigned>(opts.port),
+        weft_tools::plural(static_cast<std::uint64_t>(opts.connections), "connection").c_str(),
+        weft_tools::plural(static_cast<std::uint64_t>(rounds), "round").c_str(),
+        weft_tools::plural(opts.size, "byte").c_str(),
+        weft_tools::plural(sched.workers(), "worker").c_str());
     std::fflush(stdout);
     const auto c0 = weft_echo::Clock::now();
     client.connect();
@@ -80,17 +72,18 @@ int main(int argc, char** argv) {
     const weft_echo::LoadResult r = client.run(rounds);
     client.close();
     std::printf(
-        "connect   %.1f ms for %d connections\n"
+        "connect   %.1f ms for %s\n"
         "round-trips %llu in %.3f s: %.0f round-trips/s, %.2f MB/s\n"
         "latency   p50 %.1f us  p99 %.1f us  max %.1f us\n",
-        connect_ms, opts.connections, static_cast<unsigned long long>(r.round_trips), r.seconds,
-        r.round_trips_per_s(), r.mb_per_s(), r.latency.quantile_ns(0.50) / 1e3,
-        r.latency.quantile_ns(0.99) / 1e3, static_cast<double>(r.latency.max_ns()) / 1e3);
+        connect_ms,
+        weft_tools::plural(static_cast<std::uint64_t>(opts.connections), "connection").c_str(),
+        static_cast<unsigned long long>(r.round_trips), r.seconds, r.round_trips_per_s(),
+        r.mb_per_s(), r.latency.quantile_ns(0.50) / 1e3, r.latency.quantile_ns(0.99) / 1e3,
+        static_cast<double>(r.latency.max_ns()) / 1e3);
     if (!r.ok()) {
       std::fprintf(stderr,
-                   "weft-echo-load: FAILED: %llu connections with mismatched bytes, %llu "
-                   "failed; first: %s\n",
-                   static_cast<unsigned long long>(r.mismatches),
+                   "weft-echo-load: FAILED: %s with mismatched bytes, %llu failed; first: %s\n",
+                   weft_tools::plural(r.mismatches, "connection").c_str(),
                    static_cast<unsigned long long>(r.failed), r.first_error.c_str());
       return 1;
     }

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // weft-isolate: runs a command in its own Linux namespaces and passes its exit code through.
 //
 //   weft-isolate [--net] [--pid] [--mount] [--uts] [--ipc] [--user] [--cgroup]

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
 # weft-isolate end to end (CTest weft_isolate_tool): weft_isolate_test.sh WEFT_ISOLATE WEFT_ECHO
 # Exit 77 (skipped) without root, which namespaces need here. WEFT_EMULATOR (the cross
 # build's emulator, e.g. qemu-aarch64-static) runs both programs when set.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // weft-stress: randomized, seeded stress workloads over everything weft offers, each
 // checking conservation invariants (every coroutine ran once, every message arrived once,
 // sums match, nothing left suspended). The workloads live in tools/stress/.
@@ -26,6 +27,8 @@
 #include <vector>
 #include <weft/weft.hpp>
 
+#include "cli.hpp"
+#include "plural.hpp"
 #include "stress/common.hpp"
 #include "stress/workloads.hpp"
 
@@ -33,19 +36,8 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-constexpr const char* kUsage =
-    "usage: weft-stress [--workload NAME|all] [--seed N] [--workers N]\n"
-    "                   [--duration SECONDS | --ops N] [--watchdog SECONDS] [--list]\n"
-    "  --workload NAME  one workload (see --list) or 'all' (default: all, in turn)\n"
-    "  --seed N         64-bit seed of every random choice (default: random, printed)\n"
-    "  --workers N      worker threads of each Scheduler, 1..1024 (default 4)\n"
-    "  --duration S     run for about S seconds in total, split evenly among the\n"
-    "                   workloads (default 10; 0.1..86400)\n"
-    "  --ops N          instead: N operations per workload, 1..10^12\n"
-    "  --watchdog S     abort (printing the seed) after S seconds in total (default: 3x\n"
-    "                   the duration; with --ops, 300 s per workload)\n"
-    "  --list           list the workloads and exit\n"
-    "  --help           this text\n"
+// The part of --help that flags' own descriptions cannot say.
+constexpr const char* kFooter =
     "The seed fixes the random choices (tree shapes, fan-outs, which primitive and which\n"
     "call, timeouts, message counts); with --ops it fixes the whole sequence of rounds.\n"
     "Scheduling itself (which worker runs what, steals, timer races) is not deterministic,\n"
@@ -53,35 +45,7 @@ constexpr const char* kUsage =
     "On a terminal a progress line shows ops/s, live coroutines, steals and parks; otherwise\n"
     "only a summary line is printed at the end.\n"
     "Exit status: 0 all invariants held; 1 an invariant failed (the message names the\n"
-    "workload, round, phase and seed); abort (134) the watchdog fired; 2 bad arguments.\n";
-
-[[noreturn]] void usage_error(const std::string& message) {
-  std::fprintf(stderr, "weft-stress: %s\n%s", message.c_str(), kUsage);
-  std::exit(2);
-}
-
-std::uint64_t parse_uint(std::string_view flag, std::string_view s, std::uint64_t lo,
-                         std::uint64_t hi) {
-  std::uint64_t v = 0;
-  const auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
-  if (s.empty() || ec != std::errc() || end != s.data() + s.size() || v < lo || v > hi) {
-    usage_error(std::string(flag) + " expects an integer in [" + std::to_string(lo) + ", " +
-                std::to_string(hi) + "], got '" + std::string(s) + "'");
-  }
-  return v;
-}
-
-double parse_seconds(std::string_view flag, std::string_view s, double lo, double hi) {
-  const std::string text(s);
-  char* end = nullptr;
-  const double v = std::strtod(text.c_str(), &end);
-  if (text.empty() || end != text.c_str() + text.size() || !(v >= lo && v <= hi)) {
-    char range[64];
-    std::snprintf(range, sizeof range, "[%g, %g]", lo, hi);
-    usage_error(std::string(flag) + " expects seconds in " + range + ", got '" + text + "'");
-  }
-  return v;
-}
+    "workload, round, phase and seed); abort (134) the watchdog fired; 2 bad arguments.";
 
 struct Args {
   std::vector<const stress::Workload*> selected;
@@ -100,49 +64,43 @@ void list_workloads() {
   }
 }
 
-Args parse_args(int argc, char** argv) {
+// Parses the flags (CLI11); std::nullopt with `exit_code` set when the tool should stop
+// now (--help, --list, bad flags).
+std::optional<Args> parse_args(int argc, char** argv, int& exit_code) {
   Args a;
-  for (int i = 1; i < argc; ++i) {
-    const std::string_view arg(argv[i]);
-    if (arg == "-h" || arg == "--help") {
-      std::fputs(kUsage, stdout);
-      std::exit(0);
-    }
-    if (arg == "--list") {
-      list_workloads();
-      std::exit(0);
-    }
-    std::string_view name = arg;
-    std::optional<std::string_view> value;
-    if (const auto eq = arg.find('='); eq != std::string_view::npos) {
-      name = arg.substr(0, eq);
-      value = arg.substr(eq + 1);
-    }
-    static constexpr std::string_view kFlags[] = {"--workload", "--seed", "--workers",
-                                                  "--duration", "--ops",  "--watchdog"};
-    if (std::find(std::begin(kFlags), std::end(kFlags), name) == std::end(kFlags)) {
-      usage_error("unknown option '" + std::string(arg) + "'");
-    }
-    if (!value) {
-      if (i + 1 >= argc) usage_error(std::string(name) + " needs a value");
-      value = std::string_view(argv[++i]);
-    }
-    if (name == "--workload") {
-      a.workload_arg = std::string(*value);
-    } else if (name == "--seed") {
-      a.seed = parse_uint(name, *value, 0, UINT64_MAX);
-      a.seed_given = true;
-    } else if (name == "--workers") {
-      a.workers = static_cast<unsigned>(parse_uint(name, *value, 1, weft::kMaxWorkers));
-    } else if (name == "--duration") {
-      a.duration = parse_seconds(name, *value, 0.1, 86400);
-    } else if (name == "--ops") {
-      a.ops = parse_uint(name, *value, 1, 1000000000000ULL);
-    } else if (name == "--watchdog") {
-      a.watchdog = parse_seconds(name, *value, 1, 3 * 86400);
-    }
+  CLI::App app{"weft-stress: randomized, seeded stress workloads with invariant checks",
+               "weft-stress"};
+  app.footer(kFooter);
+  bool list = false;
+  app.add_option("--workload", a.workload_arg, "one workload (see --list) or 'all', in turn")
+      ->capture_default_str();
+  CLI::Option* seed = app.add_option(
+      "--seed", a.seed, "64-bit seed of every random choice (default: random, printed)");
+  app.add_option("--workers", a.workers, "worker threads of each Scheduler")
+      ->capture_default_str()
+      ->check(CLI::Range(1u, weft::kMaxWorkers));
+  CLI::Option* duration = app.add_option("--duration", a.duration,
+                                         "run for about S seconds in total, split evenly among "
+                                         "the workloads (default 10)")
+                              ->check(CLI::Range(0.1, 86400.0));
+  app.add_option("--ops", a.ops, "instead: N operations per workload")
+      ->check(CLI::Range(std::uint64_t{1}, std::uint64_t{1000000000000ULL}))
+      ->excludes(duration);
+  app.add_option("--watchdog", a.watchdog,
+                 "abort (printing the seed) after S seconds in total (default: 3x the "
+                 "duration; with --ops, 300 s per workload)")
+      ->check(CLI::Range(1.0, 3 * 86400.0));
+  app.add_flag("--list", list, "list the workloads and exit");
+  if (const auto rc = weft_tools::parse(app, argc, argv)) {
+    exit_code = *rc;
+    return std::nullopt;
   }
-  if (a.duration && a.ops) usage_error("--duration and --ops exclude each other");
+  if (list) {
+    list_workloads();
+    exit_code = 0;
+    return std::nullopt;
+  }
+  a.seed_given = seed->count() > 0;
   if (!a.duration && !a.ops) a.duration = 10;
   for (const stress::Workload& w : stress::workloads()) {
     if (a.workload_arg == "all" || a.workload_arg == w.name) a.selected.push_back(&w);
@@ -150,7 +108,10 @@ Args parse_args(int argc, char** argv) {
   if (a.selected.empty()) {
     std::string names;
     for (const stress::Workload& w : stress::workloads()) names += std::string(" ") + w.name;
-    usage_error("unknown workload '" + a.workload_arg + "' (known: all" + names + ")");
+    std::fprintf(stderr, "weft-stress: unknown workload '%s' (known: all%s)\n",
+                 a.workload_arg.c_str(), names.c_str());
+    exit_code = 2;
+    return std::nullopt;
   }
   if (!a.seed_given) {
     std::random_device rd;
@@ -389,16 +350,20 @@ std::uint64_t run_workload(const Args& args, const stress::Workload& wl, bool tt
 }  // namespace
 
 int main(int argc, char** argv) {
-  const Args args = parse_args(argc, argv);
+  int exit_code = 0;
+  const std::optional<Args> parsed = parse_args(argc, argv, exit_code);
+  if (!parsed) return exit_code;
+  const Args& args = *parsed;
   const bool tty = ::isatty(STDOUT_FILENO) != 0;
   stress::where().seed = args.seed;
   if (tty) {
     if (args.ops) {
-      std::printf("weft-stress: seed %" PRIu64 ", %u workers, %" PRIu64 " ops per workload\n",
-                  args.seed, args.workers, *args.ops);
+      std::printf("weft-stress: seed %" PRIu64 ", %s, %s per workload\n", args.seed,
+                  weft_tools::plural(args.workers, "worker").c_str(),
+                  weft_tools::plural(*args.ops, "op").c_str());
     } else {
-      std::printf("weft-stress: seed %" PRIu64 ", %u workers, %g s\n", args.seed, args.workers,
-                  *args.duration);
+      std::printf("weft-stress: seed %" PRIu64 ", %s, %g s\n", args.seed,
+                  weft_tools::plural(args.workers, "worker").c_str(), *args.duration);
     }
   }
 
@@ -422,14 +387,17 @@ int main(int argc, char** argv) {
   const weft::Stats s = live().now();
   const std::uint64_t ops = stress::ops_counter().load();
   const double secs = stress::since(t0);
-  std::printf("weft-stress: ok: %zu workload%s, %" PRIu64 " ops in %" PRIu64
-              " rounds, %.1f s (%.0f ops/s); seed %" PRIu64 ", %u workers%s; %" PRIu64
-              " coroutines spawned and completed, %" PRIu64 " steals, %" PRIu64 " parks\n",
-              args.selected.size(), args.selected.size() == 1 ? "" : "s", ops, rounds, secs,
-              secs > 0 ? static_cast<double>(ops) / secs : 0.0, args.seed, args.workers,
+  using weft_tools::plural;
+  std::printf("weft-stress: ok: %s, %s in %s, %.1f s (%.0f ops/s); seed %" PRIu64
+              ", %s%s; %s spawned and completed, %s, %s\n",
+              plural(args.selected.size(), "workload").c_str(), plural(ops, "op").c_str(),
+              plural(rounds, "round").c_str(), secs,
+              secs > 0 ? static_cast<double>(ops) / secs : 0.0, args.seed,
+              plural(args.workers, "worker").c_str(),
               stress::kTsan   ? " (tsan)"
               : stress::kAsan ? " (asan)"
                               : "",
-              s.spawned, s.steals, s.parks);
+              plural(s.spawned, "coroutine").c_str(), plural(s.steals, "steal").c_str(),
+              plural(s.parks, "park").c_str());
   return 0;
 }

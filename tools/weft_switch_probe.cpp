@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // weft-switch-probe: the AArch64 switcher (asm/switch_aarch64.S) in isolation, in a way
 // that means something under qemu, where times do not.
 //  - Instructions per round trip: weft_switch is straight-line code (one conditional

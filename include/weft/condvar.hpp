@@ -1,4 +1,6 @@
-// weft::CondVar — a condition variable for coroutines and plain threads alike.
+// SPDX-License-Identifier: Apache-2.0
+/// @file
+/// weft::CondVar — a condition variable for coroutines and plain threads alike.
 #pragma once
 
 #include <chrono>
@@ -10,15 +12,15 @@
 
 namespace weft {
 
-// Like std::condition_variable_any: waits with any BasicLockable `lock` (typically
-// std::unique_lock<weft::Mutex>), released while waiting and held again on return. In a
-// coroutine a wait suspends only the coroutine; on a plain thread it blocks the thread.
-//
-// Waiters are woken FIFO. There are no spurious wake-ups, and a notification is never
-// lost to a timeout race: a waiter that notify_one() dequeued reports no_timeout even if
-// its deadline passed meanwhile. Destroying a CondVar with waiters prints a message and
-// calls std::terminate; a woken waiter may destroy it at once, even while the notify that
-// woke it is still returning.
+/// Like std::condition_variable_any: waits with any BasicLockable `lock` (typically
+/// std::unique_lock<weft::Mutex>), released while waiting and held again on return. In a
+/// coroutine a wait suspends only the coroutine; on a plain thread it blocks the thread.
+///
+/// Waiters are woken FIFO. There are no spurious wake-ups, and a notification is never
+/// lost to a timeout race: a waiter that notify_one() dequeued reports no_timeout even if
+/// its deadline passed meanwhile. Destroying a CondVar with waiters prints a message and
+/// calls std::terminate; a woken waiter may destroy it at once, even while the notify that
+/// woke it is still returning.
 class CondVar {
  public:
   CondVar() noexcept = default;
@@ -26,24 +28,30 @@ class CondVar {
   CondVar(const CondVar&) = delete;
   CondVar& operator=(const CondVar&) = delete;
 
+  /// Wakes the oldest waiter, if any.
   void notify_one() noexcept;
+  /// Wakes every waiter.
   void notify_all() noexcept;
 
   template <class Lock>
+  /// Releases `lock`, waits for a notification, takes `lock` again.
   void wait(Lock& lock) {
     wait_impl(lock, nullptr);
   }
   template <class Lock, class Pred>
+  /// Waits until `pred()` holds (checked with `lock` held).
   void wait(Lock& lock, Pred pred) {
     while (!pred()) wait_impl(lock, nullptr);
   }
 
   template <class Lock, class C, class D>
+  /// wait() until `t` at the latest: std::cv_status::timeout when it passed unnotified.
   std::cv_status wait_until(Lock& lock, const std::chrono::time_point<C, D>& t) {
     const detail::Clock::time_point deadline = detail::to_steady(t);
     return wait_impl(lock, &deadline) ? std::cv_status::no_timeout : std::cv_status::timeout;
   }
   template <class Lock, class C, class D, class Pred>
+  /// Waits until `pred()` holds or `t` passes; returns `pred()`.
   bool wait_until(Lock& lock, const std::chrono::time_point<C, D>& t, Pred pred) {
     const detail::Clock::time_point deadline = detail::to_steady(t);
     while (!pred()) {
@@ -53,11 +61,13 @@ class CondVar {
   }
 
   template <class Lock, class Rep, class Period>
+  /// wait() for at most `d`: std::cv_status::timeout when it passed unnotified.
   std::cv_status wait_for(Lock& lock, const std::chrono::duration<Rep, Period>& d) {
     const detail::Clock::time_point deadline = detail::deadline_after(d);
     return wait_impl(lock, &deadline) ? std::cv_status::no_timeout : std::cv_status::timeout;
   }
   template <class Lock, class Rep, class Period, class Pred>
+  /// Waits until `pred()` holds or `d` passes; returns `pred()`.
   bool wait_for(Lock& lock, const std::chrono::duration<Rep, Period>& d, Pred pred) {
     const detail::Clock::time_point deadline = detail::deadline_after(d);
     while (!pred()) {
@@ -67,13 +77,13 @@ class CondVar {
   }
 
  private:
-  // Waiting is two short critical sections on lk_, so the user's lock is never released
-  // (or taken) while lk_ is held:
-  //   1. enqueue(w) while the caller still holds `lock`: a notify after the caller's
-  //      lock.unlock() therefore finds w, which is the whole point of a condition variable;
-  //   2. lock.unlock(), then sleep(w): parks unless a notifier already dequeued w.
-  // A notifier wakes only waiters that reached step 2 (w.slot marks that); one dequeued
-  // between the steps just skips parking.
+  /// Waiting is two short critical sections on lk_, so the user's lock is never released
+  /// (or taken) while lk_ is held:
+  ///   1. enqueue(w) while the caller still holds `lock`: a notify after the caller's
+  ///      lock.unlock() therefore finds w, which is the whole point of a condition variable;
+  ///   2. lock.unlock(), then sleep(w): parks unless a notifier already dequeued w.
+  /// A notifier wakes only waiters that reached step 2 (w.slot marks that); one dequeued
+  /// between the steps just skips parking.
   template <class Lock>
   bool wait_impl(Lock& lock, const detail::Clock::time_point* deadline) {
     detail::Waiter w;
@@ -93,7 +103,7 @@ class CondVar {
   bool sleep(detail::Waiter& w, const detail::Clock::time_point* deadline);
   void cancel(detail::Waiter& w) noexcept;
 
-  detail::SpinLock lk_;  // guards q_ and the slot marks of its waiters
+  detail::SpinLock lk_;  ///< guards q_ and the slot marks of its waiters
   detail::WaitQueue q_;
 };
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // weft::parallel_invoke, parallel_for and parallel_reduce: fork-join loops over TaskGroup.
 #pragma once
 

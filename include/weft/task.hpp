@@ -1,4 +1,6 @@
-// weft::Task<T> — the handle of a spawned coroutine.
+// SPDX-License-Identifier: Apache-2.0
+/// @file
+/// weft::Task<T> — the handle of a spawned coroutine.
 #pragma once
 
 #include <cstdint>
@@ -16,7 +18,7 @@ template <class T>
 class Task;
 
 namespace detail {
-// The one door between a Task and its record, for the spawn and yield_to templates.
+/// The one door between a Task and its record, for the spawn and yield_to templates.
 struct TaskAccess {
   template <class T>
   static Task<T> adopt(Coroutine* c) noexcept {
@@ -29,15 +31,17 @@ struct TaskAccess {
 };
 }  // namespace detail
 
-// Move-only. join() returns the coroutine's value or rethrows what it threw; in a
-// coroutine it suspends only the caller, on a plain thread it blocks the thread.
-// A Task destroyed or reassigned without join() is detached: the coroutine runs on,
-// and an exception escaping it goes to the unhandled-exception handler.
+/// Move-only. join() returns the coroutine's value or rethrows what it threw; in a
+/// coroutine it suspends only the caller, on a plain thread it blocks the thread.
+/// A Task destroyed or reassigned without join() is detached: the coroutine runs on,
+/// and an exception escaping it goes to the unhandled-exception handler.
 template <class T>
 class Task {
  public:
   Task() noexcept = default;
+  /// Takes over `o`'s coroutine; `o` becomes empty.
   Task(Task&& o) noexcept : c_(std::exchange(o.c_, nullptr)) {}
+  /// Detaches the coroutine this one holds, if any, then takes over `o`'s.
   Task& operator=(Task&& o) noexcept {
     if (this != &o) {
       reset();
@@ -49,6 +53,9 @@ class Task {
   Task& operator=(const Task&) = delete;
   ~Task() { reset(); }
 
+  /// Waits for the coroutine and returns its value, or rethrows what it threw; the
+  /// handle is empty afterwards. Throws std::logic_error on an empty handle and
+  /// std::system_error (resource_deadlock_would_occur) when a coroutine joins itself.
   T join() {
     if (!c_)
       throw std::logic_error(
@@ -61,6 +68,8 @@ class Task {
     return static_cast<detail::Result<T>*>(release.c->result)->take();
   }
 
+  /// Lets the coroutine run on unjoined (see the class comment); the handle is empty
+  /// afterwards. Throws std::logic_error on an empty handle.
   void detach() {
     if (!c_)
       throw std::logic_error(
@@ -68,13 +77,13 @@ class Task {
     reset();
   }
 
-  // True while this handle owns a coroutine (not joined, detached or moved from).
+  /// True while this handle owns a coroutine (not joined, detached or moved from).
   bool valid() const noexcept { return c_ != nullptr; }
-  // True once the coroutine has finished; join() then returns without waiting.
+  /// True once the coroutine has finished; join() then returns without waiting.
   bool done() const noexcept {
     return c_ && c_->join_word.load(std::memory_order_acquire) == detail::kJoinDone;
   }
-  // The coroutine's id (as weft::this_coroutine_id() reports inside it), 0 if !valid().
+  /// The coroutine's id (as weft::this_coroutine_id() reports inside it), 0 if !valid().
   std::uint64_t id() const noexcept { return c_ ? c_->id : 0; }
 
  private:
@@ -89,10 +98,11 @@ class Task {
 };
 
 template <class F, class... A>
+/// The value type of the Task that spawn(f, args...) returns: what f(args...) returns, decayed.
 using spawn_result_t = std::decay_t<std::invoke_result_t<std::decay_t<F>, std::decay_t<A>...>>;
 
 namespace detail {
-// Spawns `f(a...)` on `core`; the function and arguments are decay-copied, as std::thread does.
+/// Spawns `f(a...)` on `core`; the function and arguments are decay-copied, as std::thread does.
 template <class F, class... A>
 auto make_task(detail::Core* core, F&& f, A&&... a) {
   using R = spawn_result_t<F, A...>;

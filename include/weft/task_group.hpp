@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // weft::TaskGroup — structured fork-join: spawn children, wait for all of them.
 #pragma once
 

@@ -1,5 +1,7 @@
-// weft — an M:N work-stealing scheduler of stackful coroutines.
-// Networking helpers are separate: #include <weft/net.hpp>.
+// SPDX-License-Identifier: Apache-2.0
+/// @file
+/// weft — an M:N work-stealing scheduler of stackful coroutines.
+/// Networking helpers are separate: `#include <weft/net.hpp>`.
 #pragma once
 
 #include "weft/channel.hpp"
@@ -17,4 +19,5 @@
 #include "weft/this_coroutine.hpp"
 #include "weft/time.hpp"
 #include "weft/unhandled.hpp"
+#include "weft/version.hpp"
 #include "weft/wait_group.hpp"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // channel: producers and consumers (coroutines and plain threads) on one Channel of random
 // capacity (0 = rendezvous), using send, try_send, send_for, recv, try_recv and recv_for
 // with short timeouts that race hand-offs. The driver closes the channel once every

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Shared machinery of weft-stress: the seeded RNG, the failure report (with the seed to
 // reproduce), op accounting, spawn/run accounting, bounded waits and sanitizer caps.
 #pragma once

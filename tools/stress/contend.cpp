@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // contend: plain threads and coroutines contend on one Mutex and one Channel at once, while
 // some coroutines only poll (try_lock / try_recv + weft::yield(), no sleep) and lockers
 // sometimes yield inside the critical section. A waiter woken by a plain thread must still

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // destroy: destroy-on-last-use. In pairs of actors (each a coroutine or a plain thread),
 // the "woken" one creates a fresh primitive (Mutex, CondVar, Event, WaitGroup, Channel of
 // capacity 0 or 1), passes it to its "waker" and blocks on it; the waker wakes it (unlock,

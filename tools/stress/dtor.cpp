@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // dtor: user code that the runtime runs on the user's behalf, and that suspends. Coroutines
 // return results whose destructors sleep, yield or wait for a contended weft::Mutex, and
 // throw from detached coroutines into an unhandled-exception handler that suspends too;

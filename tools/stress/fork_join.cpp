@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // fork-join: random TaskGroup trees. Each node's shape follows from its seed: fan-out,
 // which children throw, whether the node cancels its group after spawning, and what the
 // children do before they return (nothing, yield, sleep, lock a shared Mutex, run a

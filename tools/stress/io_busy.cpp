@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // io_busy: fd waits while other workers run CPU-bound coroutines that never suspend. Reader
 // coroutines wait on pipes (wait_readable) that writers, coroutines or plain threads, fill
 // in small chunks with pauses. Up to workers - 1 readers each release a spinner (a busy

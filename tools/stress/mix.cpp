@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // mix: actors that each pick random operations from everything at once, on shared
 // objects: a Mutex-guarded counter, a Channel drained by consumers, an Event gate set
 // midway, a WaitGroup of detached helpers, child spawns and joins (some throwing), yields,

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // mutex: coroutines and plain threads increment counters under weft::Mutex with every way
 // of locking (lock, try_lock, try_lock_for with short timeouts, unique_lock), sometimes
 // suspending while they hold it; then a CondVar-guarded bounded queue with producers and

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // pipe: fd waits on non-blocking pipes (pipe2(O_NONBLOCK), buffer shrunk to one page so
 // writers really wait). Byte streams: one writer, one reader, random chunk sizes, each
 // byte checked in order. Shared pipes: several writers send 8-byte message ids (atomic

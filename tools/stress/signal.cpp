@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // signal: WaitGroup fan-out/fan-in (workers that add more work before finishing, waiters
 // of both kinds) and Event gates: waiters (coroutines and a thread) block on an Event
 // that is set after a random delay, then reset for the next phase. Checks: every waiter

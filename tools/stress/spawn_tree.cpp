@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // spawn-tree: random trees of coroutines. Each node's shape (fan-out, how each child is
 // spawned and joined) follows from its own seed, so a sequential walk of the same tree
 // gives the expected node count, the sum of node hashes (each node adds its hash once:

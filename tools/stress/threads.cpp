@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // threads: plain threads outside the pool spawn coroutines (the injection path) and join
 // them; coroutines spawn tasks that plain threads join, and plain threads hand tasks to
 // coroutines that join them (Tasks travel through Channels); some tasks are detached and

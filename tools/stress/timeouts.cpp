@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // timeouts: coroutines (and a thread) sleep for random short durations and make timed
 // waits that must time out on every primitive (Event, Mutex, CondVar, WaitGroup, Channel
 // send and recv, an empty pipe), checking that none returns early or claims success; then

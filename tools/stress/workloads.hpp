@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The workloads of weft-stress, one per file in tools/stress/, and their table.
 #pragma once
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // yield: storms of weft::yield() and weft::yield_to() among a group of peers (a peer may
 // be running, queued, finished or stolen when another hands it the thread), plus
 // yield_to a freshly spawned child. Checks: each peer runs all its steps and keeps its

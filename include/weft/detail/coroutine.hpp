@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The coroutine record shared by the Task<T> templates and the runtime (src/).
 // Not part of the public API: its layout may change with any release.
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The one place where timeouts and deadlines become steady-clock time points: every
 // timeout of every weft call goes through deadline_after() or to_steady(), which saturate
 // at time_point::max() ("forever") instead of overflowing. Not public API.

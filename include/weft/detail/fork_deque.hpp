@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // ForkDeque: the split deque of fork-join task slots behind weft::TaskGroup. Not public API.
 //
 // The technique is Lace's non-blocking split deque (van Dijk and van de Pol, "Lace:

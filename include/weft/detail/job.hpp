@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Job<R, F, Args...>: the function, its arguments and its result, placed in a record's
 // payload (or boxed on the heap when too large). Not public API.
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Entry points of the runtime that the header templates call. Not public API.
 #pragma once
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The one waiting mechanism under every blocking primitive (Mutex, CondVar, Channel,
 // sleep, fd waits). Not public API.
 //

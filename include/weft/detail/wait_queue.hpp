@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Shared pieces of the blocking primitives (Mutex, CondVar, WaitGroup, Event, Channel):
 // an intrusive FIFO of Waiters, deadline arithmetic, and block(), the one park/timeout
 // dance they all use. Not public API.
