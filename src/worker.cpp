@@ -22,9 +22,30 @@ namespace {
 // program (not dlopen'ed late).
 [[gnu::tls_model("initial-exec")]] thread_local Worker* tls_worker = nullptr;
 
+// The running coroutine's deque (fork_deque.hpp, running_forks()), kept by note_switch().
+[[gnu::tls_model("initial-exec")]] thread_local ForkDeque* tls_forks = nullptr;
+
 constexpr std::uint64_t kIdBlock = 1024;
 
+std::ptrdiff_t measure_forks_tls_offset() noexcept {
+  char* tp;
+#if defined(__x86_64__)
+  asm volatile("mov %%fs:0, %0" : "=r"(tp));
+#elif defined(__aarch64__)
+  asm volatile("mrs %0, tpidr_el0" : "=r"(tp));
+#endif
+  return reinterpret_cast<char*>(&tls_forks) - tp;
+}
+
 }  // namespace
+
+// Dynamic initialization, before main() (and before any thread of this library exists).
+// A static-TLS variable sits at the same offset from every thread's pointer.
+const std::ptrdiff_t forks_tls_offset = measure_forks_tls_offset();
+
+void Worker::note_running_forks(ForkDeque* d) noexcept {
+  tls_forks = d;
+}
 
 [[gnu::noinline]] Worker* current_worker() noexcept {
   // The empty volatile asm makes this function impure to the optimizer, so no call to it
@@ -51,6 +72,7 @@ ForkDeque* Worker::current_forks() {
     d->set_owner_stack(c->stack->lo, c->stack->size);
     c->forks = d;
     active_forks_.store(d, std::memory_order_release);
+    note_running_forks(d);
   }
   return c->forks;
 }

@@ -79,6 +79,8 @@ class Worker {
   void wait_word(std::atomic<std::uintptr_t>* word);
   // The running coroutine's TaskGroup deque, created on first use.
   ForkDeque* current_forks();
+  // This thread's running_forks() (fork_deque.hpp) becomes `d`.
+  static void note_running_forks(ForkDeque* d) noexcept;
   // park() for the running coroutine: suspends it; the next context arms its timer and
   // releases `lock` (if any).
   void park_current(Waiter& w, SpinLock* lock);

@@ -59,7 +59,9 @@ void Worker::fail_unstartable() {
 
 void Worker::note_switch(const Coroutine* next) noexcept {
   // release: a thief that reads the pointer finds the deque's reset (or use) before it.
-  active_forks_.store(next ? next->forks : nullptr, std::memory_order_release);
+  ForkDeque* forks = next ? next->forks : nullptr;
+  active_forks_.store(forks, std::memory_order_release);
+  note_running_forks(forks);
   switches_.bump();
   if (next) runs_.bump();
   // A switch to the root context is traced when the root resumes (main()), so a run slice

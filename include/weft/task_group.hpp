@@ -122,7 +122,7 @@ struct SlotTask {
 class TaskGroup : private detail::GroupState {
  public:
   /// An empty group owned by the calling coroutine or thread.
-  TaskGroup() : forks_(detail::current_forks()) {}
+  TaskGroup() : forks_(owner_forks()) {}
   ~TaskGroup() {
     if ((local_ | flags_.load(std::memory_order_relaxed)) != 0) [[unlikely]]
       destroy_slow();
@@ -177,6 +177,10 @@ class TaskGroup : private detail::GroupState {
     } catch (...) {
       fail(std::current_exception());
     }
+  }
+  static detail::ForkDeque* owner_forks() {
+    detail::ForkDeque* d = detail::running_forks();
+    return d ? d : detail::current_forks();
   }
   void spawn_foreign(std::function<void()> f);
   [[noreturn]] void refuse_foreign_wait() const;

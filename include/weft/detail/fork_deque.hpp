@@ -170,4 +170,30 @@ void sync_all(ForkDeque& d) noexcept;
 // thread. Never inlined: a coroutine may migrate across any switch (current_worker()).
 ForkDeque* current_forks();
 
+// Where, relative to the thread pointer, each thread keeps the running coroutine's deque
+// (a static-TLS variable of libweft: the same offset in every thread; set during libweft's
+// static initialization, 0 before).
+extern const std::ptrdiff_t forks_tls_offset;
+
+// current_forks() without a call, for the TaskGroup constructor: the thread pointer is
+// read by a volatile asm, so no read is merged across a switch after which the coroutine
+// runs on another thread (the reason current_worker() is never inlined). nullptr when the
+// coroutine has no deque yet (current_forks() makes one) or on a plain thread.
+[[gnu::always_inline]] inline ForkDeque* running_forks() noexcept {
+  char* tp;
+#if defined(__x86_64__)
+  asm volatile("mov %%fs:0, %0" : "=r"(tp));
+#elif defined(__aarch64__)
+  asm volatile("mrs %0, tpidr_el0" : "=r"(tp));
+#else
+#error "weft: no thread-pointer read for this architecture"
+#endif
+  // 0 until libweft's initializer ran (a TaskGroup made during another library's static
+  // initialization): no variable sits at the thread pointer itself (the TCB does).
+  const std::ptrdiff_t off = forks_tls_offset;
+  if (off == 0) [[unlikely]]
+    return nullptr;
+  return *reinterpret_cast<ForkDeque* const*>(tp + off);
+}
+
 }  // namespace weft::detail
