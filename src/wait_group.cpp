@@ -11,6 +11,7 @@ WaitGroup::~WaitGroup() {
 }
 
 void WaitGroup::add(std::int64_t n) {
+  detail::check_point(detail::CheckOp::kWaitGroupAdd, this, {});
   detail::WakeList wakes;  // wakes after lk_.unlock(): see wait.hpp's rule
   lk_.lock();
   const std::int64_t c = count_.load(std::memory_order_relaxed);
@@ -34,7 +35,8 @@ void WaitGroup::add(std::int64_t n) {
   lk_.unlock();
 }
 
-void WaitGroup::wait() {
+void WaitGroup::wait(const std::source_location& where) {
+  detail::check_point(detail::CheckOp::kWaitGroupWait, this, where);
   if (count_.load(std::memory_order_acquire) == 0) return;
   wait_impl(nullptr);
 }

@@ -9,6 +9,7 @@
 #include <cstdio>
 #include <cstdlib>
 
+#include "check_run.hpp"
 #include "core.hpp"
 #include "futex.hpp"
 #include "overflow.hpp"
@@ -102,6 +103,7 @@ void unref(Coroutine* c) noexcept {
 
 Worker::Worker(Core& core, unsigned index)
     : core_(core),
+      check_(core.check()),
       index_(index),
       stacks_(core.stack_allocator()),
       rng_(0x9E3779B97F4A7C15ULL * (index + 1)) {}
@@ -125,6 +127,8 @@ std::uint64_t Worker::next_id() noexcept {
 }
 
 void Worker::push_local(Coroutine* c) {
+  if (check_) [[unlikely]]  // weft::check: its ready list instead of the deque
+    return check_->ready(c, /*woken=*/false);
   deque_.push(c);
   core_.idle().notify(/*strict=*/false);
 }
@@ -136,6 +140,8 @@ void Worker::push_local(Coroutine* c) {
 // 100x slower). Tokio's LIFO slot makes the same choice. Peers already searching still
 // steal it.
 void Worker::push_ready(Coroutine* c) {
+  if (check_) [[unlikely]]  // weft::check: its ready list instead of the deque
+    return check_->ready(c, /*woken=*/true);
   const bool surplus = deque_.size_estimate() != 0;
   c->state.store(kReady, std::memory_order_release);
   deque_.push(c);
@@ -273,6 +279,8 @@ void Worker::main() {
 }
 
 Coroutine* Worker::find_work() {
+  if (check_) [[unlikely]]  // weft::check: virtual time, deadlock detection, iterations
+    return check_->find_work(*this);
   for (;;) {
     fire_timers();
     Coroutine* c = pick_next(Order::kNewest);
@@ -398,6 +406,8 @@ void Worker::found_work_while_searching() noexcept {
 // wherever a coroutine was made ready, it reaches the front of its queue and then runs
 // within kFairnessTick decisions of the worker that holds it, or is stolen sooner.
 Coroutine* Worker::pick_next(Order order) {
+  if (check_) [[unlikely]]  // weft::check: the policy decides (only yield asks for kOldest)
+    return check_->pick(/*yielding=*/order == Order::kOldest);
   const std::uint32_t turn = ++decisions_ % kFairnessTick;
   if (turn == 0) {
     if (Coroutine* c = take_injected()) return c;
@@ -521,6 +531,8 @@ void Worker::complete(Coroutine* c) {
 }
 
 void Worker::publish_completion(Coroutine* c) {
+  if (check_) [[unlikely]]  // weft::check: no longer live (before the record can be reused)
+    check_->completed(c);
   c->state.store(kDone, std::memory_order_relaxed);
   completed_.bump();
   const std::uintptr_t waiter = c->join_word.exchange(kJoinDone, std::memory_order_acq_rel);
@@ -667,6 +679,8 @@ void Worker::run_inline(Coroutine* me, Coroutine* child) {
   if (!(read_fp_control() == fp)) write_fp_control(fp);
   me->active_id = outer;
   Worker* w = current_worker();  // the child may have migrated us
+  if (w->check_) [[unlikely]]    // weft::check: no longer live
+    w->check_->completed(child);
   child->state.store(kDone, std::memory_order_relaxed);
   w->completed_.bump();
   // Nobody else can wait: the joiner is this coroutine, which holds the only handle.

@@ -3,8 +3,10 @@
 
 #include <chrono>
 #include <condition_variable>  // std::cv_status
+#include <source_location>
 #include <utility>
 
+#include "weft/detail/check_hook.hpp"
 #include "weft/detail/wait.hpp"
 #include "weft/detail/wait_queue.hpp"
 
@@ -30,38 +32,43 @@ class CondVar {
   void notify_all() noexcept;
 
   template <class Lock>
-  void wait(Lock& lock) {
-    wait_impl(lock, nullptr);
+  void wait(Lock& lock, const std::source_location& where = std::source_location::current()) {
+    wait_impl(lock, nullptr, where);
   }
   template <class Lock, class Pred>
-  void wait(Lock& lock, Pred pred) {
-    while (!pred()) wait_impl(lock, nullptr);
+  void wait(Lock& lock, Pred pred,
+            const std::source_location& where = std::source_location::current()) {
+    while (!pred()) wait_impl(lock, nullptr, where);
   }
 
   template <class Lock, class C, class D>
-  std::cv_status wait_until(Lock& lock, const std::chrono::time_point<C, D>& t) {
+  std::cv_status wait_until(Lock& lock, const std::chrono::time_point<C, D>& t,
+                            const std::source_location& where = std::source_location::current()) {
     const detail::Clock::time_point deadline = detail::to_steady(t);
-    return wait_impl(lock, &deadline) ? std::cv_status::no_timeout : std::cv_status::timeout;
+    return wait_impl(lock, &deadline, where) ? std::cv_status::no_timeout : std::cv_status::timeout;
   }
   template <class Lock, class C, class D, class Pred>
-  bool wait_until(Lock& lock, const std::chrono::time_point<C, D>& t, Pred pred) {
+  bool wait_until(Lock& lock, const std::chrono::time_point<C, D>& t, Pred pred,
+                  const std::source_location& where = std::source_location::current()) {
     const detail::Clock::time_point deadline = detail::to_steady(t);
     while (!pred()) {
-      if (!wait_impl(lock, &deadline)) return pred();
+      if (!wait_impl(lock, &deadline, where)) return pred();
     }
     return true;
   }
 
   template <class Lock, class Rep, class Period>
-  std::cv_status wait_for(Lock& lock, const std::chrono::duration<Rep, Period>& d) {
+  std::cv_status wait_for(Lock& lock, const std::chrono::duration<Rep, Period>& d,
+                          const std::source_location& where = std::source_location::current()) {
     const detail::Clock::time_point deadline = detail::deadline_after(d);
-    return wait_impl(lock, &deadline) ? std::cv_status::no_timeout : std::cv_status::timeout;
+    return wait_impl(lock, &deadline, where) ? std::cv_status::no_timeout : std::cv_status::timeout;
   }
   template <class Lock, class Rep, class Period, class Pred>
-  bool wait_for(Lock& lock, const std::chrono::duration<Rep, Period>& d, Pred pred) {
+  bool wait_for(Lock& lock, const std::chrono::duration<Rep, Period>& d, Pred pred,
+                const std::source_location& where = std::source_location::current()) {
     const detail::Clock::time_point deadline = detail::deadline_after(d);
     while (!pred()) {
-      if (!wait_impl(lock, &deadline)) return pred();
+      if (!wait_impl(lock, &deadline, where)) return pred();
     }
     return true;
   }
@@ -75,7 +82,9 @@ class CondVar {
   // A notifier wakes only waiters that reached step 2 (w.slot marks that); one dequeued
   // between the steps just skips parking.
   template <class Lock>
-  bool wait_impl(Lock& lock, const detail::Clock::time_point* deadline) {
+  bool wait_impl(Lock& lock, const detail::Clock::time_point* deadline,
+                 const std::source_location& where) {
+    detail::check_point(detail::CheckOp::kCondVarWait, this, where);
     detail::Waiter w;
     enqueue(w);
     try {

@@ -3,7 +3,9 @@
 
 #include <atomic>
 #include <chrono>
+#include <source_location>
 
+#include "weft/detail/check_hook.hpp"
 #include "weft/detail/wait.hpp"
 #include "weft/detail/wait_queue.hpp"
 
@@ -25,16 +27,20 @@ class Event {
   void reset() noexcept;
   bool is_set() const noexcept { return set_.load(std::memory_order_acquire); }
 
-  void wait();
+  void wait(const std::source_location& where = std::source_location::current());
   // wait() for at most `d`; true when set, false on timeout.
   template <class Rep, class Period>
-  bool wait_for(const std::chrono::duration<Rep, Period>& d) {
+  bool wait_for(const std::chrono::duration<Rep, Period>& d,
+                const std::source_location& where = std::source_location::current()) {
+    detail::check_point(detail::CheckOp::kEventWait, this, where);
     if (is_set()) return true;
     const detail::Clock::time_point deadline = detail::deadline_after(d);
     return wait_impl(&deadline);
   }
   template <class C, class D>
-  bool wait_until(const std::chrono::time_point<C, D>& t) {
+  bool wait_until(const std::chrono::time_point<C, D>& t,
+                  const std::source_location& where = std::source_location::current()) {
+    detail::check_point(detail::CheckOp::kEventWait, this, where);
     if (is_set()) return true;
     const detail::Clock::time_point deadline = detail::to_steady(t);
     return wait_impl(&deadline);

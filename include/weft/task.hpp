@@ -2,10 +2,12 @@
 #pragma once
 
 #include <cstdint>
+#include <source_location>
 #include <stdexcept>
 #include <type_traits>
 #include <utility>
 
+#include "weft/detail/check_hook.hpp"
 #include "weft/detail/coroutine.hpp"
 #include "weft/detail/job.hpp"
 #include "weft/detail/runtime.hpp"
@@ -49,10 +51,11 @@ class Task {
   Task& operator=(const Task&) = delete;
   ~Task() { reset(); }
 
-  T join() {
+  T join(const std::source_location& where = std::source_location::current()) {
     if (!c_)
       throw std::logic_error(
           "weft::Task::join: no coroutine (already joined, detached or moved from)");
+    detail::check_point(detail::CheckOp::kJoin, c_, where);
     detail::wait(c_);
     struct Release {
       detail::Coroutine* c;
@@ -97,6 +100,9 @@ template <class F, class... A>
 auto make_task(detail::Core* core, F&& f, A&&... a) {
   using R = spawn_result_t<F, A...>;
   using J = Job<R, std::decay_t<F>, std::decay_t<A>...>;
+  // weft::check names what each coroutine runs in its reports.
+  if (check_active()) [[unlikely]]
+    check_spawning_slow(typeid(std::decay_t<F>));
   Coroutine* c = allocate(core);
   try {
     J::emplace(c, std::forward<F>(f), std::forward<A>(a)...);
@@ -111,6 +117,7 @@ auto make_task(detail::Core* core, F&& f, A&&... a) {
     discard(c);
     throw;
   }
+  check_point(CheckOp::kSpawn, c, {});  // the child may run first
   return TaskAccess::adopt<R>(c);
 }
 }  // namespace detail

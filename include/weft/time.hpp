@@ -2,6 +2,7 @@
 #pragma once
 
 #include <chrono>
+#include <source_location>
 
 #include "weft/detail/deadline.hpp"
 
@@ -10,18 +11,23 @@ namespace weft {
 // In a coroutine: suspends it (its worker runs others meanwhile) until at least `d` has
 // passed. On a plain thread: blocks the thread. Zero or negative: returns at once. Huge
 // durations (nanoseconds::max(), hours::max()) saturate: practically forever.
-void sleep_for(std::chrono::nanoseconds d);
+void sleep_for(std::chrono::nanoseconds d,
+               const std::source_location& where = std::source_location::current());
 // The same, until `t` on the steady clock (time_point::max(): practically forever).
-void sleep_until(std::chrono::steady_clock::time_point t);
+void sleep_until(std::chrono::steady_clock::time_point t,
+                 const std::source_location& where = std::source_location::current());
 
 template <class Rep, class Period>
-void sleep_for(std::chrono::duration<Rep, Period> d) {
-  sleep_for(detail::saturating_ceil<std::chrono::nanoseconds>(d));
+void sleep_for(std::chrono::duration<Rep, Period> d,
+               const std::source_location& where = std::source_location::current()) {
+  sleep_for(detail::saturating_ceil<std::chrono::nanoseconds>(d), where);
 }
 template <class Duration>
-void sleep_until(std::chrono::time_point<std::chrono::steady_clock, Duration> t) {
+void sleep_until(std::chrono::time_point<std::chrono::steady_clock, Duration> t,
+                 const std::source_location& where = std::source_location::current()) {
   using Steady = std::chrono::steady_clock;
-  sleep_until(Steady::time_point(detail::saturating_ceil<Steady::duration>(t.time_since_epoch())));
+  sleep_until(Steady::time_point(detail::saturating_ceil<Steady::duration>(t.time_since_epoch())),
+              where);
 }
 
 }  // namespace weft
