@@ -133,6 +133,7 @@ void CheckRun::begin(const Params& p) {
   out_.hash = 0xCBF29CE484222325ULL;  // FNV-1a offset basis
   change_points_.clear();
   next_change_ = 0;
+  touched_.clear();
   if (p.policy == check::Policy::kPct) {
     for (unsigned i = 1; i < p.depth; ++i)
       change_points_.push_back(1 + next_random() % p.pct_steps);
@@ -162,11 +163,19 @@ void CheckRun::stop() {
   cv_.notify_all();
 }
 
-void CheckRun::external(const char* what) {
+void CheckRun::touched_from_outside(const void* object, const std::string& what) {
+  {
+    std::lock_guard lock(mu_);
+    if (phase_ != Phase::kRunning || !touched_.count(object)) return;
+  }
+  external(what);
+}
+
+void CheckRun::external(const std::string& what) {
   std::lock_guard lock(mu_);
   if (phase_ != Phase::kRunning) return;  // the explorer submitting the root
   ++external_failures_;
-  external_text_ += std::string("  outside the model: ") + what +
+  external_text_ += "  outside the model: " + what +
                     " from a thread that is not the exploration's (a plain thread or another "
                     "scheduler's coroutine): its timing is not under the scheduler's control\n";
 }
@@ -329,6 +338,10 @@ void CheckRun::completed(const Coroutine* c) noexcept {
 }
 
 void CheckRun::point(CheckOp op, const void* object, const std::source_location& where) noexcept {
+  if (object) {
+    std::lock_guard lock(mu_);
+    touched_.insert(object);
+  }
   Worker* w = current_worker();
   Coroutine* me = w->current();
   if (Co* co = co_of(me)) {
@@ -367,7 +380,8 @@ std::string CheckRun::describe_blocked() const {
       s << " suspended before any weft call";
     }
     if (co->parent != 0) {
-      s << "; spawned by #" << co->parent << " after its call at " << where_of(co->spawned_after);
+      s << "; spawned by #" << co->parent;
+      if (co->spawned_after.line() != 0) s << " after its call at " << where_of(co->spawned_after);
       if (co->body) s << ", running " << demangle(*co->body);
     }
     s << "\n";
@@ -432,6 +446,31 @@ Coroutine* CheckRun::find_work(Worker& w) {
 
 // ---- the seams of check_hook.hpp ----
 
+namespace {
+std::mutex g_runs_mu;
+std::vector<CheckRun*> g_runs;  // under g_runs_mu: the explorations running now
+}  // namespace
+
+void register_run(CheckRun* r, bool add) {
+  std::lock_guard lock(g_runs_mu);
+  if (add) {
+    g_runs.push_back(r);
+  } else {
+    g_runs.erase(std::find(g_runs.begin(), g_runs.end(), r));
+  }
+}
+
+void check_outside_use(CheckOp op, const void* object, const std::source_location& where) noexcept {
+  try {
+    const OpInfo info = info_of(op);
+    std::ostringstream what;
+    what << info.call << " on " << info.kind << "@" << object << " at " << where_of(where);
+    std::lock_guard lock(g_runs_mu);
+    for (CheckRun* r : g_runs) r->touched_from_outside(object, what.str());
+  } catch (...) {  // out of memory while reporting: the report is lost, nothing else
+  }
+}
+
 Waiter* check_pick_waiter(WaitQueue& q) noexcept {
   CheckRun* r = tls_run;
   if (!r || q.empty()) return q.pop_front();
@@ -453,7 +492,12 @@ void check_refuse(const char* what) {
 
 void check_point_slow(CheckOp op, const void* object, const std::source_location& where) noexcept {
   CheckRun* r = tls_run;
-  if (!r) return;
+  if (!r) {
+    // A plain thread (or another scheduler's coroutine): outside the model if it uses an
+    // object of a running exploration.
+    if (object) check_outside_use(op, object, where);
+    return;
+  }
   Worker* w = current_worker();
   if (!w || !w->current()) return;
   r->point(op, object, where);
@@ -602,6 +646,7 @@ Result explore(std::function<void()> fn, const Options& options) {
 
   const Activation active;
   auto* run = new CheckRun;
+  detail::register_run(run, true);
   weft::Options so;
   so.workers = 1;
   so.stack_size = options.stack_size;
@@ -656,6 +701,7 @@ Result explore(std::function<void()> fn, const Options& options) {
     if (options.print) std::fputs(result.report.c_str(), stderr);
     break;
   }
+  detail::register_run(run, false);
   if (abandoned) {
     // Its worker stays blocked holding suspended coroutines: both live on, reachable.
     static auto* kept = new std::vector<std::pair<detail::Core*, CheckRun*>>;

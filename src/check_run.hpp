@@ -14,6 +14,7 @@
 #include <string>
 #include <typeinfo>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include "weft/check.hpp"
@@ -67,7 +68,10 @@ class CheckRun {
   void spawning(const std::type_info& body) noexcept { pending_body_ = &body; }
   // Any thread: a spawn or wake-up from outside the worker (a plain thread, another
   // scheduler): outside the model while an iteration runs.
-  void external(const char* what);
+  void external(const std::string& what);
+  // Any thread: `object` was used by a thread outside the exploration; a failure when the
+  // running iteration's coroutines use it too.
+  void touched_from_outside(const void* object, const std::string& what);
   // Records a failure of the running iteration (kind: see check::Result::kind).
   void fail(const char* kind, const std::string& text);
   // The CheckRun whose worker is the calling thread, or nullptr.
@@ -126,8 +130,9 @@ class CheckRun {
   std::mutex mu_;
   std::condition_variable cv_;
   Phase phase_ = Phase::kIdle;
-  std::uint64_t external_failures_ = 0;  // under mu_ (any thread)
-  std::string external_text_;            // under mu_
+  std::uint64_t external_failures_ = 0;      // under mu_ (any thread)
+  std::string external_text_;                // under mu_
+  std::unordered_set<const void*> touched_;  // under mu_: objects this iteration used
 };
 
 }  // namespace weft::detail
