@@ -134,6 +134,7 @@ void CheckRun::begin(const Params& p) {
   change_points_.clear();
   next_change_ = 0;
   touched_.clear();
+  schedule_.clear();
   if (p.policy == check::Policy::kPct) {
     for (unsigned i = 1; i < p.depth; ++i)
       change_points_.push_back(1 + next_random() % p.pct_steps);
@@ -166,7 +167,10 @@ void CheckRun::stop() {
 void CheckRun::touched_from_outside(const void* object, const std::string& what) {
   {
     std::lock_guard lock(mu_);
-    if (phase_ != Phase::kRunning || !touched_.count(object)) return;
+    if (phase_ != Phase::kRunning ||
+        std::find(touched_.begin(), touched_.end(), object) == touched_.end()) {
+      return;
+    }
   }
   external(what);
 }
@@ -192,15 +196,15 @@ std::uint64_t CheckRun::next_random() noexcept {
   return rng_;
 }
 
-CheckRun::Co* CheckRun::co_of(const Coroutine* c) noexcept {
-  if (!c) return nullptr;
-  auto it = cos_.find(c->active_id);
-  return it == cos_.end() ? nullptr : &it->second;
+CheckRun::Co* CheckRun::find_co(std::uint64_t id) noexcept {
+  auto it = std::lower_bound(cos_.begin(), cos_.end(), id,
+                             [](const Co& co, std::uint64_t v) { return co.id < v; });
+  return it != cos_.end() && it->id == id ? &*it : nullptr;
 }
 
 void CheckRun::record(std::size_t n, std::size_t chosen) noexcept {
   if (n < 2) return;  // no choice: not a decision
-  out_.schedule.push_back(static_cast<std::uint32_t>(chosen));
+  schedule_.push_back(static_cast<std::uint32_t>(chosen));
   for (std::uint64_t v : {std::uint64_t{n}, std::uint64_t{chosen}}) {
     out_.hash = (out_.hash ^ v) * 0x100000001B3ULL;  // FNV-1a prime
   }
@@ -216,7 +220,7 @@ std::size_t CheckRun::choose(std::size_t n, const Coroutine* running) {
       std::int64_t best = INT64_MIN;
       for (std::size_t k = 0; k < n; ++k) {
         const Coroutine* c = k < ready_.size() ? ready_[k] : running;
-        const Co* co = cos_.count(c->id) ? &cos_.at(c->id) : nullptr;
+        const Co* co = find_co(c->id);
         const std::int64_t p = co ? co->priority : 0;
         if (p > best) {
           best = p;
@@ -227,7 +231,7 @@ std::size_t CheckRun::choose(std::size_t n, const Coroutine* running) {
     }
     case check::Policy::kReplay: {
       if (n < 2) break;
-      const std::size_t at = out_.schedule.size();
+      const std::size_t at = schedule_.size();
       if (!params_.schedule || at >= params_.schedule->size() || (*params_.schedule)[at] >= n) {
         fail("diverged", "the replayed schedule does not fit this run at decision " +
                              std::to_string(at) +
@@ -315,8 +319,9 @@ Coroutine* CheckRun::pick(bool yielding) {
 void CheckRun::ready(Coroutine* c, bool woken) {
   if (woken) {
     c->state.store(kReady, std::memory_order_relaxed);
-  } else if (!cos_.count(c->id)) {
+  } else if (!find_co(c->id)) {
     Co co;
+    co.id = c->id;
     co.seq = next_seq_++;
     Worker* w = current_worker();
     if (const Co* parent = co_of(w ? w->current() : nullptr)) {
@@ -328,19 +333,23 @@ void CheckRun::ready(Coroutine* c, bool woken) {
       co.priority =
           static_cast<std::int64_t>(params_.depth) + static_cast<std::int64_t>(next_random() >> 2);
     }
-    cos_.emplace(c->id, co);
+    cos_.insert(std::lower_bound(cos_.begin(), cos_.end(), co.id,
+                                 [](const Co& x, std::uint64_t v) { return x.id < v; }),
+                co);
   }
   ready_.push_back(c);
 }
 
 void CheckRun::completed(const Coroutine* c) noexcept {
-  cos_.erase(c->id);
+  if (Co* co = find_co(c->id)) cos_.erase(cos_.begin() + (co - cos_.data()));
 }
 
 void CheckRun::point(CheckOp op, const void* object, const std::source_location& where) noexcept {
   if (object) {
     std::lock_guard lock(mu_);
-    touched_.insert(object);
+    if (std::find(touched_.begin(), touched_.end(), object) == touched_.end()) {
+      touched_.push_back(object);
+    }
   }
   Worker* w = current_worker();
   Coroutine* me = w->current();
@@ -366,7 +375,7 @@ void CheckRun::point(CheckOp op, const void* object, const std::source_location&
 
 std::string CheckRun::describe_blocked() const {
   std::vector<const Co*> all;
-  for (const auto& [id, co] : cos_) all.push_back(&co);
+  for (const Co& co : cos_) all.push_back(&co);
   std::sort(all.begin(), all.end(), [](const Co* a, const Co* b) { return a->seq < b->seq; });
   std::ostringstream s;
   for (const Co* co : all) {
@@ -429,7 +438,7 @@ Coroutine* CheckRun::find_work(Worker& w) {
         continue;
       }
       const bool root_alive =
-          std::any_of(cos_.begin(), cos_.end(), [](const auto& kv) { return kv.second.seq == 1; });
+          std::any_of(cos_.begin(), cos_.end(), [](const Co& co) { return co.seq == 1; });
       if (root_alive) {
         fail("deadlock", "deadlock: every coroutine is blocked and no timer is pending:");
       } else {
@@ -676,7 +685,7 @@ Result explore(std::function<void()> fn, const Options& options) {
       root.detach();  // left blocked in an abandoned run
     }
     result.schedule_hash = o.hash;
-    result.schedule = std::move(o.schedule);
+    if (!o.kind.empty() || i + 1 == first + count) result.schedule = run->schedule();
     if (o.abandoned) abandoned = true;
     if (o.kind.empty()) continue;
     result.ok = false;

@@ -13,8 +13,6 @@
 #include <source_location>
 #include <string>
 #include <typeinfo>
-#include <unordered_map>
-#include <unordered_set>
 #include <vector>
 
 #include "weft/check.hpp"
@@ -46,10 +44,10 @@ class CheckRun {
     bool abandoned = false;  // coroutines are left blocked: the Core cannot be reused
     std::uint64_t steps = 0;
     std::uint64_t hash = 0;
-    std::vector<std::uint32_t> schedule;
   };
 
-  void attach(Core* core) noexcept { core_ = core; }
+  // The last iteration's decisions (read by the explorer after wait_end()).
+  const std::vector<std::uint32_t>& schedule() const noexcept { return schedule_; }
 
   // ---- the explorer's thread ----
   void begin(const Params& p);
@@ -84,6 +82,7 @@ class CheckRun {
 
  private:
   struct Co {
+    std::uint64_t id = 0;       // Coroutine::id
     std::uint32_t seq = 0;      // 1 for the root, then in order of spawn
     std::uint32_t parent = 0;   // seq of the spawner (0: the explorer)
     std::int64_t priority = 0;  // PCT
@@ -96,7 +95,8 @@ class CheckRun {
     bool has_wait = false;
   };
 
-  Co* co_of(const Coroutine* c) noexcept;
+  Co* find_co(std::uint64_t id) noexcept;
+  Co* co_of(const Coroutine* c) noexcept { return c ? find_co(c->active_id) : nullptr; }
   void drop_stale() noexcept;
   // The policy's choice among `n` candidates (the ready list, then, at a preemption
   // point, the running coroutine as the last one).
@@ -110,11 +110,14 @@ class CheckRun {
   // blocks for good (coroutines are left suspended mid-call and nothing may resume them).
   void end_iteration(bool abandon);
 
-  Core* core_ = nullptr;
   Params params_{};
   std::uint64_t rng_ = 0;
-  std::vector<Coroutine*> ready_;              // in the order they became ready
-  std::unordered_map<std::uint64_t, Co> cos_;  // live coroutines by id
+  std::vector<Coroutine*> ready_;  // in the order they became ready
+  // Live coroutines, sorted by id. Flat vectors here and below, cleared (not freed)
+  // between iterations: an iteration allocates nothing of its own once they have grown,
+  // which matters under TSan, where every allocation records a stack trace.
+  std::vector<Co> cos_;
+  std::vector<std::uint32_t> schedule_;  // this iteration's decisions
   std::uint32_t next_seq_ = 1;
   std::int64_t now_ns_ = kEpochNs;
   std::uint64_t steps_ = 0;
@@ -130,9 +133,9 @@ class CheckRun {
   std::mutex mu_;
   std::condition_variable cv_;
   Phase phase_ = Phase::kIdle;
-  std::uint64_t external_failures_ = 0;      // under mu_ (any thread)
-  std::string external_text_;                // under mu_
-  std::unordered_set<const void*> touched_;  // under mu_: objects this iteration used
+  std::uint64_t external_failures_ = 0;  // under mu_ (any thread)
+  std::string external_text_;            // under mu_
+  std::vector<const void*> touched_;     // under mu_: objects this iteration used
 };
 
 }  // namespace weft::detail
