@@ -15,12 +15,17 @@
 #include "check_run.hpp"
 #include "core.hpp"
 #include "sanitizers.hpp"
+#include "stack.hpp"
 #include "timer.hpp"
 #include "weft/detail/runtime.hpp"
 #include "weft/detail/wait_queue.hpp"
 #include "weft/task.hpp"
 #include "weft/unhandled.hpp"
 #include "worker.hpp"
+
+#if WEFT_ASAN
+#include <sanitizer/lsan_interface.h>
+#endif
 
 namespace weft::detail {
 
@@ -322,6 +327,7 @@ void CheckRun::ready(Coroutine* c, bool woken) {
   } else if (!find_co(c->id)) {
     Co co;
     co.id = c->id;
+    co.record = c;
     co.seq = next_seq_++;
     Worker* w = current_worker();
     if (const Co* parent = co_of(w ? w->current() : nullptr)) {
@@ -398,7 +404,16 @@ std::string CheckRun::describe_blocked() const {
   return s.str();
 }
 
+void CheckRun::keep_stacks_reachable() const noexcept {
+#if WEFT_ASAN
+  for (const Co& co : cos_) {
+    if (const Stack* s = co.record->stack) __lsan_register_root_region(s->lo, s->size);
+  }
+#endif
+}
+
 void CheckRun::end_iteration(bool abandon) {
+  if (abandon) keep_stacks_reachable();
   out_.steps = steps_;
   out_.abandoned = abandon;
   std::unique_lock lock(mu_);

@@ -82,7 +82,8 @@ class CheckRun {
 
  private:
   struct Co {
-    std::uint64_t id = 0;       // Coroutine::id
+    std::uint64_t id = 0;  // Coroutine::id
+    const Coroutine* record = nullptr;
     std::uint32_t seq = 0;      // 1 for the root, then in order of spawn
     std::uint32_t parent = 0;   // seq of the spawner (0: the explorer)
     std::int64_t priority = 0;  // PCT
@@ -106,6 +107,9 @@ class CheckRun {
   void count_step() noexcept;
   Coroutine* take(std::size_t index) noexcept;
   std::string describe_blocked() const;
+  // Abandoned coroutines' stacks become LeakSanitizer root regions: what only they point
+  // to (their frames' heap objects) is still reachable, not leaked.
+  void keep_stacks_reachable() const noexcept;
   // Ends the iteration: the explorer gets the outcome; with `abandon`, this thread then
   // blocks for good (coroutines are left suspended mid-call and nothing may resume them).
   void end_iteration(bool abandon);

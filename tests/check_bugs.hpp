@@ -6,6 +6,7 @@
 #pragma once
 
 #include <chrono>
+#include <exception>
 #include <functional>
 #include <mutex>
 #include <optional>
@@ -28,6 +29,22 @@ struct Bug {
   const char* kind;  // the failure kind explore() reports
   std::function<void()> body;
 };
+
+// Joins every task, then rethrows the first exception any of them threw: a coroutine must
+// not outlive the frame whose locals it uses, even when another one failed.
+template <class... Tasks>
+void join_all(Tasks&... tasks) {
+  std::exception_ptr first;
+  auto join = [&first](auto& t) {
+    try {
+      t.join();
+    } catch (...) {
+      if (!first) first = std::current_exception();
+    }
+  };
+  (join(tasks), ...);
+  if (first) std::rethrow_exception(first);
+}
 
 // 1. Lost update: read, yield, write back.
 inline void lost_update() {
@@ -108,8 +125,7 @@ inline void channel_check_then_act() {
   };
   auto a = weft::spawn(take);
   auto b = weft::spawn(take);
-  a.join();
-  b.join();
+  join_all(a, b);
 }
 
 // 6. WaitGroup::add racing with wait: each worker adds itself, after wait() may have returned.
@@ -148,8 +164,7 @@ inline void double_checked_flag() {
   };
   auto a = weft::spawn(get);
   auto b = weft::spawn(get);
-  a.join();
-  b.join();
+  join_all(a, b);
 }
 
 // 8. Timeout ordering (needs virtual time: a real run takes a second): the client gives up
