@@ -133,7 +133,6 @@ void CheckRun::begin(const Params& p) {
   steps_ = 0;
   lowest_ = 0;
   forced_ = nullptr;
-  pending_body_ = nullptr;
   out_ = Outcome{};
   out_.hash = 0xCBF29CE484222325ULL;  // FNV-1a offset basis
   change_points_.clear();
@@ -334,7 +333,6 @@ void CheckRun::ready(Coroutine* c, bool woken) {
       co.parent = parent->seq;
       co.spawned_after = parent->last;
     }
-    co.body = std::exchange(pending_body_, nullptr);
     if (params_.policy == check::Policy::kPct) {
       co.priority =
           static_cast<std::int64_t>(params_.depth) + static_cast<std::int64_t>(next_random() >> 2);
@@ -344,6 +342,10 @@ void CheckRun::ready(Coroutine* c, bool woken) {
                 co);
   }
   ready_.push_back(c);
+}
+
+void CheckRun::spawned(const Coroutine* c, const std::type_info& body) noexcept {
+  if (Co* co = find_co(c->id)) co->body = &body;
 }
 
 void CheckRun::completed(const Coroutine* c) noexcept {
@@ -534,8 +536,11 @@ std::chrono::steady_clock::time_point check_now_slow() noexcept {
   return std::chrono::steady_clock::now();
 }
 
-void check_spawning_slow(const std::type_info& body) noexcept {
-  if (CheckRun* r = tls_run) r->spawning(body);
+void check_spawned_slow(Coroutine* spawned, const std::type_info& body) noexcept {
+  CheckRun* r = tls_run;
+  if (!r) return;
+  r->spawned(spawned, body);
+  check_point_slow(CheckOp::kSpawn, spawned, std::source_location{});
 }
 
 void check_deadline_slow(std::chrono::steady_clock::time_point t) {

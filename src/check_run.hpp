@@ -63,7 +63,7 @@ class CheckRun {
   std::int64_t now_ns() const noexcept { return now_ns_; }
   // The policy's choice of which of `n` waiters a notify_one() wakes.
   std::size_t choose_waiter(std::size_t n);
-  void spawning(const std::type_info& body) noexcept { pending_body_ = &body; }
+  void spawned(const Coroutine* c, const std::type_info& body) noexcept;
   // Any thread: a spawn or wake-up from outside the worker (a plain thread, another
   // scheduler): outside the model while an iteration runs.
   void external(const std::string& what);
@@ -129,7 +129,6 @@ class CheckRun {
   std::size_t next_change_ = 0;
   std::int64_t lowest_ = 0;      // PCT: priorities handed to yielders go below everything
   Coroutine* forced_ = nullptr;  // a preemption point's choice, taken by the next pick()
-  const std::type_info* pending_body_ = nullptr;
   Outcome out_{};
 
   // The explorer's hand-over, under mu_.

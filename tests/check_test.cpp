@@ -197,6 +197,20 @@ TEST(Check, ReplayLineFromTheEnvironmentRerunsThatIteration) {
   EXPECT_EQ(again.report, found.report);  // word for word
 }
 
+TEST(Check, ScheduleThatDoesNotFitIsReportedAsDiverged) {
+  Options o = quiet();
+  o.policy = Policy::kReplay;
+  o.schedule = {7};  // no decision of racy_append has eight candidates
+  const Result r = weft::check::explore(
+      [] {
+        std::vector<int> log;
+        racy_append(&log);
+      },
+      o);
+  ASSERT_FALSE(r.ok);
+  EXPECT_EQ(r.kind, "diverged");
+}
+
 TEST(Check, BadReplayLineIsRefused) {
   Options o = quiet();
   o.replay = "sometimes:1";

@@ -100,9 +100,6 @@ template <class F, class... A>
 auto make_task(detail::Core* core, F&& f, A&&... a) {
   using R = spawn_result_t<F, A...>;
   using J = Job<R, std::decay_t<F>, std::decay_t<A>...>;
-  // weft::check names what each coroutine runs in its reports.
-  if (check_active()) [[unlikely]]
-    check_spawning_slow(typeid(std::decay_t<F>));
   Coroutine* c = allocate(core);
   try {
     J::emplace(c, std::forward<F>(f), std::forward<A>(a)...);
@@ -117,7 +114,10 @@ auto make_task(detail::Core* core, F&& f, A&&... a) {
     discard(c);
     throw;
   }
-  check_point(CheckOp::kSpawn, c, {});  // the child may run first
+  // weft::check: names what the coroutine runs (for its reports), and the child may run
+  // first (a preemption point).
+  if (check_active()) [[unlikely]]
+    check_spawned_slow(c, typeid(std::decay_t<F>));
   return TaskAccess::adopt<R>(c);
 }
 }  // namespace detail

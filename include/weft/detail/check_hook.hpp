@@ -16,6 +16,7 @@
 namespace weft::detail {
 
 class WaitQueue;
+struct Coroutine;
 struct Waiter;
 
 // What a coroutine is doing at a preemption point; deadlock reports name it.
@@ -55,7 +56,8 @@ inline bool check_active() noexcept {
 // Out of line: does nothing unless the caller is a coroutine of an exploration.
 void check_point_slow(CheckOp op, const void* object, const std::source_location& where) noexcept;
 std::chrono::steady_clock::time_point check_now_slow() noexcept;
-void check_spawning_slow(const std::type_info& body) noexcept;
+// After a spawn: records what `spawned` runs, then a preemption point.
+void check_spawned_slow(Coroutine* spawned, const std::type_info& body) noexcept;
 // An absolute deadline (or sleep_until) in an exploration: refused with std::logic_error
 // when it was computed from the real steady clock, which the virtual clock never reaches.
 void check_deadline_slow(std::chrono::steady_clock::time_point t);
