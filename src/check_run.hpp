@@ -59,7 +59,7 @@ class CheckRun {
   Coroutine* pick(bool yielding);
   void ready(Coroutine* c, bool woken);
   void completed(const Coroutine* c) noexcept;
-  void point(CheckOp op, const void* object, const std::source_location& where) noexcept;
+  void point(CheckOp op, const void* object, std::source_location where) noexcept;
   std::int64_t now_ns() const noexcept { return now_ns_; }
   // The policy's choice of which of `n` waiters a notify_one() wakes.
   std::size_t choose_waiter(std::size_t n);

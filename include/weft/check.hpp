@@ -109,6 +109,6 @@ class Failure : public std::logic_error {
 /// Throws Failure("`what` at file:line") unless `condition` holds: a failed check that
 /// explore() reports (it also works outside explore()).
 void require(bool condition, std::string_view what,
-             const std::source_location& where = std::source_location::current());
+             std::source_location where = std::source_location::current());
 
 }  // namespace weft::check

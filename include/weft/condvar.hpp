@@ -32,24 +32,23 @@ class CondVar {
   void notify_all() noexcept;
 
   template <class Lock>
-  void wait(Lock& lock, const std::source_location& where = std::source_location::current()) {
+  void wait(Lock& lock, std::source_location where = std::source_location::current()) {
     wait_impl(lock, nullptr, where);
   }
   template <class Lock, class Pred>
-  void wait(Lock& lock, Pred pred,
-            const std::source_location& where = std::source_location::current()) {
+  void wait(Lock& lock, Pred pred, std::source_location where = std::source_location::current()) {
     while (!pred()) wait_impl(lock, nullptr, where);
   }
 
   template <class Lock, class C, class D>
   std::cv_status wait_until(Lock& lock, const std::chrono::time_point<C, D>& t,
-                            const std::source_location& where = std::source_location::current()) {
+                            std::source_location where = std::source_location::current()) {
     const detail::Clock::time_point deadline = detail::to_steady(t);
     return wait_impl(lock, &deadline, where) ? std::cv_status::no_timeout : std::cv_status::timeout;
   }
   template <class Lock, class C, class D, class Pred>
   bool wait_until(Lock& lock, const std::chrono::time_point<C, D>& t, Pred pred,
-                  const std::source_location& where = std::source_location::current()) {
+                  std::source_location where = std::source_location::current()) {
     const detail::Clock::time_point deadline = detail::to_steady(t);
     while (!pred()) {
       if (!wait_impl(lock, &deadline, where)) return pred();
@@ -59,13 +58,13 @@ class CondVar {
 
   template <class Lock, class Rep, class Period>
   std::cv_status wait_for(Lock& lock, const std::chrono::duration<Rep, Period>& d,
-                          const std::source_location& where = std::source_location::current()) {
+                          std::source_location where = std::source_location::current()) {
     const detail::Clock::time_point deadline = detail::deadline_after(d);
     return wait_impl(lock, &deadline, where) ? std::cv_status::no_timeout : std::cv_status::timeout;
   }
   template <class Lock, class Rep, class Period, class Pred>
   bool wait_for(Lock& lock, const std::chrono::duration<Rep, Period>& d, Pred pred,
-                const std::source_location& where = std::source_location::current()) {
+                std::source_location where = std::source_location::current()) {
     const detail::Clock::time_point deadline = detail::deadline_after(d);
     while (!pred()) {
       if (!wait_impl(lock, &deadline, where)) return pred();
@@ -83,7 +82,7 @@ class CondVar {
   // between the steps just skips parking.
   template <class Lock>
   bool wait_impl(Lock& lock, const detail::Clock::time_point* deadline,
-                 const std::source_location& where) {
+                 std::source_location where) {
     detail::check_point(detail::CheckOp::kCondVarWait, this, where);
     detail::Waiter w;
     enqueue(w);

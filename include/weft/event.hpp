@@ -27,11 +27,11 @@ class Event {
   void reset() noexcept;
   bool is_set() const noexcept { return set_.load(std::memory_order_acquire); }
 
-  void wait(const std::source_location& where = std::source_location::current());
+  void wait(std::source_location where = std::source_location::current());
   // wait() for at most `d`; true when set, false on timeout.
   template <class Rep, class Period>
   bool wait_for(const std::chrono::duration<Rep, Period>& d,
-                const std::source_location& where = std::source_location::current()) {
+                std::source_location where = std::source_location::current()) {
     detail::check_point(detail::CheckOp::kEventWait, this, where);
     if (is_set()) return true;
     const detail::Clock::time_point deadline = detail::deadline_after(d);
@@ -39,7 +39,7 @@ class Event {
   }
   template <class C, class D>
   bool wait_until(const std::chrono::time_point<C, D>& t,
-                  const std::source_location& where = std::source_location::current()) {
+                  std::source_location where = std::source_location::current()) {
     detail::check_point(detail::CheckOp::kEventWait, this, where);
     if (is_set()) return true;
     const detail::Clock::time_point deadline = detail::to_steady(t);

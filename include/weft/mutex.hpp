@@ -34,7 +34,7 @@ class Mutex {
   Mutex& operator=(const Mutex&) = delete;
 
   // `where` names the call in weft::check's deadlock reports (as in every blocking call).
-  void lock(const std::source_location& where = std::source_location::current()) {
+  void lock(std::source_location where = std::source_location::current()) {
     detail::check_point(detail::CheckOp::kMutexLock, this, where);
     if (!acquire()) lock_slow(nullptr);
   }
@@ -48,7 +48,7 @@ class Mutex {
   // mutex and returns true.
   template <class Rep, class Period>
   bool try_lock_for(const std::chrono::duration<Rep, Period>& d,
-                    const std::source_location& where = std::source_location::current()) {
+                    std::source_location where = std::source_location::current()) {
     detail::check_point(detail::CheckOp::kMutexLock, this, where);
     if (acquire()) return true;
     const detail::Clock::time_point deadline = detail::deadline_after(d);
@@ -56,7 +56,7 @@ class Mutex {
   }
   template <class C, class D>
   bool try_lock_until(const std::chrono::time_point<C, D>& t,
-                      const std::source_location& where = std::source_location::current()) {
+                      std::source_location where = std::source_location::current()) {
     detail::check_point(detail::CheckOp::kMutexLock, this, where);
     if (acquire()) return true;
     const detail::Clock::time_point deadline = detail::to_steady(t);

@@ -51,7 +51,7 @@ class Task {
   Task& operator=(const Task&) = delete;
   ~Task() { reset(); }
 
-  T join(const std::source_location& where = std::source_location::current()) {
+  T join(std::source_location where = std::source_location::current()) {
     if (!c_)
       throw std::logic_error(
           "weft::Task::join: no coroutine (already joined, detached or moved from)");

@@ -12,19 +12,19 @@ namespace weft {
 // passed. On a plain thread: blocks the thread. Zero or negative: returns at once. Huge
 // durations (nanoseconds::max(), hours::max()) saturate: practically forever.
 void sleep_for(std::chrono::nanoseconds d,
-               const std::source_location& where = std::source_location::current());
+               std::source_location where = std::source_location::current());
 // The same, until `t` on the steady clock (time_point::max(): practically forever).
 void sleep_until(std::chrono::steady_clock::time_point t,
-                 const std::source_location& where = std::source_location::current());
+                 std::source_location where = std::source_location::current());
 
 template <class Rep, class Period>
 void sleep_for(std::chrono::duration<Rep, Period> d,
-               const std::source_location& where = std::source_location::current()) {
+               std::source_location where = std::source_location::current()) {
   sleep_for(detail::saturating_ceil<std::chrono::nanoseconds>(d), where);
 }
 template <class Duration>
 void sleep_until(std::chrono::time_point<std::chrono::steady_clock, Duration> t,
-                 const std::source_location& where = std::source_location::current()) {
+                 std::source_location where = std::source_location::current()) {
   using Steady = std::chrono::steady_clock;
   sleep_until(Steady::time_point(detail::saturating_ceil<Steady::duration>(t.time_since_epoch())),
               where);

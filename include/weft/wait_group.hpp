@@ -32,11 +32,11 @@ class WaitGroup {
   // add(-1).
   void done() { add(-1); }
   // Returns once the counter is zero.
-  void wait(const std::source_location& where = std::source_location::current());
+  void wait(std::source_location where = std::source_location::current());
   // wait() for at most `d`; true when the counter reached zero, false on timeout.
   template <class Rep, class Period>
   bool wait_for(const std::chrono::duration<Rep, Period>& d,
-                const std::source_location& where = std::source_location::current()) {
+                std::source_location where = std::source_location::current()) {
     detail::check_point(detail::CheckOp::kWaitGroupWait, this, where);
     if (count_.load(std::memory_order_acquire) == 0) return true;
     const detail::Clock::time_point deadline = detail::deadline_after(d);
@@ -44,7 +44,7 @@ class WaitGroup {
   }
   template <class C, class D>
   bool wait_until(const std::chrono::time_point<C, D>& t,
-                  const std::source_location& where = std::source_location::current()) {
+                  std::source_location where = std::source_location::current()) {
     detail::check_point(detail::CheckOp::kWaitGroupWait, this, where);
     if (count_.load(std::memory_order_acquire) == 0) return true;
     const detail::Clock::time_point deadline = detail::to_steady(t);

@@ -54,7 +54,7 @@ inline bool check_active() noexcept {
 }
 
 // Out of line: does nothing unless the caller is a coroutine of an exploration.
-void check_point_slow(CheckOp op, const void* object, const std::source_location& where) noexcept;
+void check_point_slow(CheckOp op, const void* object, std::source_location where) noexcept;
 std::chrono::steady_clock::time_point check_now_slow() noexcept;
 // After a spawn: records what `spawned` runs, then a preemption point.
 void check_spawned_slow(Coroutine* spawned, const std::type_info& body) noexcept;
@@ -71,8 +71,7 @@ Waiter* check_pick_waiter(WaitQueue& q) noexcept;
 void check_refuse(const char* what);
 
 // A preemption point: under explore(), the scheduler may switch to another coroutine here.
-inline void check_point(CheckOp op, const void* object,
-                        const std::source_location& where) noexcept {
+inline void check_point(CheckOp op, const void* object, std::source_location where) noexcept {
   if (check_active()) [[unlikely]]
     check_point_slow(op, object, where);
 }
