@@ -93,7 +93,7 @@ OpInfo info_of(CheckOp op) noexcept {
   return {"?", "?", false};
 }
 
-std::string where_of(std::source_location l) {
+std::string where_of(Where l) {
   if (l.line() == 0) return "an unknown place";
   return std::string(l.file_name()) + ":" + std::to_string(l.line()) + " (in " + l.function_name() +
          ")";
@@ -352,7 +352,7 @@ void CheckRun::completed(const Coroutine* c) noexcept {
   if (Co* co = find_co(c->id)) cos_.erase(cos_.begin() + (co - cos_.data()));
 }
 
-void CheckRun::point(CheckOp op, const void* object, std::source_location where) noexcept {
+void CheckRun::point(CheckOp op, const void* object, Where where) noexcept {
   if (object) {
     std::lock_guard lock(mu_);
     if (std::find(touched_.begin(), touched_.end(), object) == touched_.end()) {
@@ -486,7 +486,7 @@ void register_run(CheckRun* r, bool add) {
   }
 }
 
-void check_outside_use(CheckOp op, const void* object, std::source_location where) noexcept {
+void check_outside_use(CheckOp op, const void* object, Where where) noexcept {
   try {
     const OpInfo info = info_of(op);
     std::ostringstream what;
@@ -516,7 +516,7 @@ void check_refuse(const char* what) {
                          "exploration's); test it without weft::check, or use a Channel");
 }
 
-void check_point_slow(CheckOp op, const void* object, std::source_location where) noexcept {
+void check_point_slow(CheckOp op, const void* object, Where where) noexcept {
   CheckRun* r = tls_run;
   if (!r) {
     // A plain thread (or another scheduler's coroutine): outside the model if it uses an
@@ -540,7 +540,7 @@ void check_spawned_slow(Coroutine* spawned, const std::type_info& body) noexcept
   CheckRun* r = tls_run;
   if (!r) return;
   r->spawned(spawned, body);
-  check_point_slow(CheckOp::kSpawn, spawned, std::source_location{});
+  check_point_slow(CheckOp::kSpawn, spawned, Where{});
 }
 
 void check_deadline_slow(std::chrono::steady_clock::time_point t) {
@@ -747,7 +747,7 @@ std::chrono::steady_clock::time_point now() noexcept {
   return detail::steady_now();
 }
 
-void require(bool condition, std::string_view what, std::source_location where) {
+void require(bool condition, std::string_view what, detail::Where where) {
   if (condition) return;
   throw Failure("weft::check::require failed: " + std::string(what) + " at " + where.file_name() +
                 ":" + std::to_string(where.line()));

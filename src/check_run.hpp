@@ -10,7 +10,6 @@
 #include <cstdint>
 #include <exception>
 #include <mutex>
-#include <source_location>
 #include <string>
 #include <typeinfo>
 #include <vector>
@@ -59,7 +58,7 @@ class CheckRun {
   Coroutine* pick(bool yielding);
   void ready(Coroutine* c, bool woken);
   void completed(const Coroutine* c) noexcept;
-  void point(CheckOp op, const void* object, std::source_location where) noexcept;
+  void point(CheckOp op, const void* object, Where where) noexcept;
   std::int64_t now_ns() const noexcept { return now_ns_; }
   // The policy's choice of which of `n` waiters a notify_one() wakes.
   std::size_t choose_waiter(std::size_t n);
@@ -88,11 +87,11 @@ class CheckRun {
     std::uint32_t parent = 0;   // seq of the spawner (0: the explorer)
     std::int64_t priority = 0;  // PCT
     const std::type_info* body = nullptr;
-    std::source_location spawned_after{};  // the parent's last weft call before the spawn
-    std::source_location last{};           // its own last weft call
-    CheckOp wait_op{};                     // its last call that may block ...
-    const void* wait_object = nullptr;     // ... on this object ...
-    std::source_location wait_at{};        // ... from here
+    Where spawned_after{};              // the parent's last weft call before the spawn
+    Where last{};                       // its own last weft call
+    CheckOp wait_op{};                  // its last call that may block ...
+    const void* wait_object = nullptr;  // ... on this object ...
+    Where wait_at{};                    // ... from here
     bool has_wait = false;
   };
 

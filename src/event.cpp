@@ -25,7 +25,7 @@ void Event::reset() noexcept {
   lk_.unlock();
 }
 
-void Event::wait(std::source_location where) {
+void Event::wait(detail::Where where) {
   detail::check_point(detail::CheckOp::kEventWait, this, where);
   if (is_set()) return;
   wait_impl(nullptr);

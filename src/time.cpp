@@ -10,7 +10,7 @@
 
 namespace weft {
 
-void sleep_until(std::chrono::steady_clock::time_point t, std::source_location where) {
+void sleep_until(std::chrono::steady_clock::time_point t, detail::Where where) {
   if (detail::check_active()) [[unlikely]] {
     detail::check_point(detail::CheckOp::kSleep, nullptr, where);
     detail::check_deadline_slow(t);  // a real-clock deadline means nothing in virtual time
@@ -31,7 +31,7 @@ void sleep_until(std::chrono::steady_clock::time_point t, std::source_location w
   detail::park_alone(waiter, t);
 }
 
-void sleep_for(std::chrono::nanoseconds d, std::source_location where) {
+void sleep_for(std::chrono::nanoseconds d, detail::Where where) {
   // Saturates: nanoseconds::max() gives time_point::max(); d <= 0 gives now.
   sleep_until(detail::deadline_after(d), where);
 }

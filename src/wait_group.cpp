@@ -35,7 +35,7 @@ void WaitGroup::add(std::int64_t n) {
   lk_.unlock();
 }
 
-void WaitGroup::wait(std::source_location where) {
+void WaitGroup::wait(detail::Where where) {
   detail::check_point(detail::CheckOp::kWaitGroupWait, this, where);
   if (count_.load(std::memory_order_acquire) == 0) return;
   wait_impl(nullptr);

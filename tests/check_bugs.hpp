@@ -10,6 +10,7 @@
 #include <functional>
 #include <mutex>
 #include <optional>
+#include <ostream>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -251,6 +252,11 @@ inline void unlocked_counter() {
   b.join();
   c.join();
   require(hits == 3, "three hits counted");
+}
+
+// GoogleTest prints a parameter by its name.
+inline void PrintTo(const Bug& bug, std::ostream* os) {
+  *os << bug.name;
 }
 
 inline std::vector<Bug> catalogue() {

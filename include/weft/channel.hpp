@@ -6,7 +6,6 @@
 #include <cstddef>
 #include <memory>
 #include <optional>
-#include <source_location>
 #include <type_traits>
 #include <utility>
 
@@ -60,7 +59,7 @@ class Channel {
   // Blocks until the value is buffered or taken by a receiver. False once closed (the
   // value is dropped). `where` (here and in every blocking call) names the call in
   // weft::check's deadlock reports.
-  bool send(T value, std::source_location where = std::source_location::current()) {
+  bool send(T value, detail::Where where = WEFT_HERE) {
     detail::check_point(detail::CheckOp::kChannelSend, this, where);
     return send_core(value, nullptr, true) == kDone;
   }
@@ -75,19 +74,19 @@ class Channel {
   // check closed() to tell a timeout from a closed channel).
   template <class Rep, class Period>
   bool send_for(T& value, const std::chrono::duration<Rep, Period>& d,
-                std::source_location where = std::source_location::current()) {
+                detail::Where where = WEFT_HERE) {
     detail::check_point(detail::CheckOp::kChannelSend, this, where);
     const detail::Clock::time_point deadline = detail::deadline_after(d);
     return send_core(value, &deadline, true) == kDone;
   }
   template <class Rep, class Period>
   bool send_for(T&& value, const std::chrono::duration<Rep, Period>& d,
-                std::source_location where = std::source_location::current()) {
+                detail::Where where = WEFT_HERE) {
     return send_for(value, d, where);
   }
 
   // Blocks until a value arrives; std::nullopt once the channel is closed and drained.
-  std::optional<T> recv(std::source_location where = std::source_location::current()) {
+  std::optional<T> recv(detail::Where where = WEFT_HERE) {
     detail::check_point(detail::CheckOp::kChannelRecv, this, where);
     std::optional<T> out;
     recv_core(out, nullptr, true);
@@ -103,7 +102,7 @@ class Channel {
   // recv() giving up after `d` (std::nullopt; check closed() to tell the cases apart).
   template <class Rep, class Period>
   std::optional<T> recv_for(const std::chrono::duration<Rep, Period>& d,
-                            std::source_location where = std::source_location::current()) {
+                            detail::Where where = WEFT_HERE) {
     detail::check_point(detail::CheckOp::kChannelRecv, this, where);
     std::optional<T> out;
     const detail::Clock::time_point deadline = detail::deadline_after(d);

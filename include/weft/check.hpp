@@ -5,11 +5,12 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
-#include <source_location>
 #include <stdexcept>
 #include <string>
 #include <string_view>
 #include <vector>
+
+#include "weft/detail/check_hook.hpp"
 
 namespace weft::check {
 
@@ -107,8 +108,8 @@ class Failure : public std::logic_error {
 };
 
 /// Throws Failure("`what` at file:line") unless `condition` holds: a failed check that
-/// explore() reports (it also works outside explore()).
-void require(bool condition, std::string_view what,
-             std::source_location where = std::source_location::current());
+/// explore() reports (it also works outside explore()). `where` defaults to the caller's
+/// location.
+void require(bool condition, std::string_view what, detail::Where where = WEFT_HERE);
 
 }  // namespace weft::check

@@ -3,7 +3,6 @@
 
 #include <chrono>
 #include <condition_variable>  // std::cv_status
-#include <source_location>
 #include <utility>
 
 #include "weft/detail/check_hook.hpp"
@@ -32,23 +31,23 @@ class CondVar {
   void notify_all() noexcept;
 
   template <class Lock>
-  void wait(Lock& lock, std::source_location where = std::source_location::current()) {
+  void wait(Lock& lock, detail::Where where = WEFT_HERE) {
     wait_impl(lock, nullptr, where);
   }
   template <class Lock, class Pred>
-  void wait(Lock& lock, Pred pred, std::source_location where = std::source_location::current()) {
+  void wait(Lock& lock, Pred pred, detail::Where where = WEFT_HERE) {
     while (!pred()) wait_impl(lock, nullptr, where);
   }
 
   template <class Lock, class C, class D>
   std::cv_status wait_until(Lock& lock, const std::chrono::time_point<C, D>& t,
-                            std::source_location where = std::source_location::current()) {
+                            detail::Where where = WEFT_HERE) {
     const detail::Clock::time_point deadline = detail::to_steady(t);
     return wait_impl(lock, &deadline, where) ? std::cv_status::no_timeout : std::cv_status::timeout;
   }
   template <class Lock, class C, class D, class Pred>
   bool wait_until(Lock& lock, const std::chrono::time_point<C, D>& t, Pred pred,
-                  std::source_location where = std::source_location::current()) {
+                  detail::Where where = WEFT_HERE) {
     const detail::Clock::time_point deadline = detail::to_steady(t);
     while (!pred()) {
       if (!wait_impl(lock, &deadline, where)) return pred();
@@ -58,13 +57,13 @@ class CondVar {
 
   template <class Lock, class Rep, class Period>
   std::cv_status wait_for(Lock& lock, const std::chrono::duration<Rep, Period>& d,
-                          std::source_location where = std::source_location::current()) {
+                          detail::Where where = WEFT_HERE) {
     const detail::Clock::time_point deadline = detail::deadline_after(d);
     return wait_impl(lock, &deadline, where) ? std::cv_status::no_timeout : std::cv_status::timeout;
   }
   template <class Lock, class Rep, class Period, class Pred>
   bool wait_for(Lock& lock, const std::chrono::duration<Rep, Period>& d, Pred pred,
-                std::source_location where = std::source_location::current()) {
+                detail::Where where = WEFT_HERE) {
     const detail::Clock::time_point deadline = detail::deadline_after(d);
     while (!pred()) {
       if (!wait_impl(lock, &deadline, where)) return pred();
@@ -81,8 +80,7 @@ class CondVar {
   // A notifier wakes only waiters that reached step 2 (w.slot marks that); one dequeued
   // between the steps just skips parking.
   template <class Lock>
-  bool wait_impl(Lock& lock, const detail::Clock::time_point* deadline,
-                 std::source_location where) {
+  bool wait_impl(Lock& lock, const detail::Clock::time_point* deadline, detail::Where where) {
     detail::check_point(detail::CheckOp::kCondVarWait, this, where);
     detail::Waiter w;
     enqueue(w);

@@ -3,7 +3,6 @@
 
 #include <atomic>
 #include <chrono>
-#include <source_location>
 
 #include "weft/detail/check_hook.hpp"
 #include "weft/detail/wait.hpp"
@@ -27,19 +26,17 @@ class Event {
   void reset() noexcept;
   bool is_set() const noexcept { return set_.load(std::memory_order_acquire); }
 
-  void wait(std::source_location where = std::source_location::current());
+  void wait(detail::Where where = WEFT_HERE);
   // wait() for at most `d`; true when set, false on timeout.
   template <class Rep, class Period>
-  bool wait_for(const std::chrono::duration<Rep, Period>& d,
-                std::source_location where = std::source_location::current()) {
+  bool wait_for(const std::chrono::duration<Rep, Period>& d, detail::Where where = WEFT_HERE) {
     detail::check_point(detail::CheckOp::kEventWait, this, where);
     if (is_set()) return true;
     const detail::Clock::time_point deadline = detail::deadline_after(d);
     return wait_impl(&deadline);
   }
   template <class C, class D>
-  bool wait_until(const std::chrono::time_point<C, D>& t,
-                  std::source_location where = std::source_location::current()) {
+  bool wait_until(const std::chrono::time_point<C, D>& t, detail::Where where = WEFT_HERE) {
     detail::check_point(detail::CheckOp::kEventWait, this, where);
     if (is_set()) return true;
     const detail::Clock::time_point deadline = detail::to_steady(t);

@@ -4,7 +4,6 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
-#include <source_location>
 
 #include "weft/detail/check_hook.hpp"
 #include "weft/detail/wait.hpp"
@@ -34,7 +33,7 @@ class Mutex {
   Mutex& operator=(const Mutex&) = delete;
 
   // `where` names the call in weft::check's deadlock reports (as in every blocking call).
-  void lock(std::source_location where = std::source_location::current()) {
+  void lock(detail::Where where = WEFT_HERE) {
     detail::check_point(detail::CheckOp::kMutexLock, this, where);
     if (!acquire()) lock_slow(nullptr);
   }
@@ -47,16 +46,14 @@ class Mutex {
   // Gives up after `d` (or at `t`); a waiter whose deadline races with a hand-off keeps the
   // mutex and returns true.
   template <class Rep, class Period>
-  bool try_lock_for(const std::chrono::duration<Rep, Period>& d,
-                    std::source_location where = std::source_location::current()) {
+  bool try_lock_for(const std::chrono::duration<Rep, Period>& d, detail::Where where = WEFT_HERE) {
     detail::check_point(detail::CheckOp::kMutexLock, this, where);
     if (acquire()) return true;
     const detail::Clock::time_point deadline = detail::deadline_after(d);
     return lock_slow(&deadline);
   }
   template <class C, class D>
-  bool try_lock_until(const std::chrono::time_point<C, D>& t,
-                      std::source_location where = std::source_location::current()) {
+  bool try_lock_until(const std::chrono::time_point<C, D>& t, detail::Where where = WEFT_HERE) {
     detail::check_point(detail::CheckOp::kMutexLock, this, where);
     if (acquire()) return true;
     const detail::Clock::time_point deadline = detail::to_steady(t);

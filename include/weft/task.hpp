@@ -2,7 +2,6 @@
 #pragma once
 
 #include <cstdint>
-#include <source_location>
 #include <stdexcept>
 #include <type_traits>
 #include <utility>
@@ -51,7 +50,7 @@ class Task {
   Task& operator=(const Task&) = delete;
   ~Task() { reset(); }
 
-  T join(std::source_location where = std::source_location::current()) {
+  T join(detail::Where where = WEFT_HERE) {
     if (!c_)
       throw std::logic_error(
           "weft::Task::join: no coroutine (already joined, detached or moved from)");

@@ -2,7 +2,6 @@
 #pragma once
 
 #include <chrono>
-#include <source_location>
 
 #include "weft/detail/deadline.hpp"
 
@@ -11,20 +10,17 @@ namespace weft {
 // In a coroutine: suspends it (its worker runs others meanwhile) until at least `d` has
 // passed. On a plain thread: blocks the thread. Zero or negative: returns at once. Huge
 // durations (nanoseconds::max(), hours::max()) saturate: practically forever.
-void sleep_for(std::chrono::nanoseconds d,
-               std::source_location where = std::source_location::current());
+void sleep_for(std::chrono::nanoseconds d, detail::Where where = WEFT_HERE);
 // The same, until `t` on the steady clock (time_point::max(): practically forever).
-void sleep_until(std::chrono::steady_clock::time_point t,
-                 std::source_location where = std::source_location::current());
+void sleep_until(std::chrono::steady_clock::time_point t, detail::Where where = WEFT_HERE);
 
 template <class Rep, class Period>
-void sleep_for(std::chrono::duration<Rep, Period> d,
-               std::source_location where = std::source_location::current()) {
+void sleep_for(std::chrono::duration<Rep, Period> d, detail::Where where = WEFT_HERE) {
   sleep_for(detail::saturating_ceil<std::chrono::nanoseconds>(d), where);
 }
 template <class Duration>
 void sleep_until(std::chrono::time_point<std::chrono::steady_clock, Duration> t,
-                 std::source_location where = std::source_location::current()) {
+                 detail::Where where = WEFT_HERE) {
   using Steady = std::chrono::steady_clock;
   sleep_until(Steady::time_point(detail::saturating_ceil<Steady::duration>(t.time_since_epoch())),
               where);

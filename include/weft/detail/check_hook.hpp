@@ -10,10 +10,26 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
-#include <source_location>
 #include <typeinfo>
 
 namespace weft::detail {
+
+// Where a weft call was made, for weft::check's reports. std::source_location would do,
+// but clang 14 with libstdc++ 12 lacks it (no __builtin_source_location); the builtins
+// below, written directly as a default argument (WEFT_HERE), give the caller's location
+// on both compilers.
+struct Where {
+  const char* file = nullptr;
+  const char* function = nullptr;
+  unsigned line_ = 0;
+
+  const char* file_name() const noexcept { return file ? file : ""; }
+  const char* function_name() const noexcept { return function ? function : ""; }
+  unsigned line() const noexcept { return line_; }
+};
+
+// The default argument of every weft call that records its caller's location.
+#define WEFT_HERE (::weft::detail::Where{__builtin_FILE(), __builtin_FUNCTION(), __builtin_LINE()})
 
 class WaitQueue;
 struct Coroutine;
@@ -54,7 +70,7 @@ inline bool check_active() noexcept {
 }
 
 // Out of line: does nothing unless the caller is a coroutine of an exploration.
-void check_point_slow(CheckOp op, const void* object, std::source_location where) noexcept;
+void check_point_slow(CheckOp op, const void* object, Where where) noexcept;
 std::chrono::steady_clock::time_point check_now_slow() noexcept;
 // After a spawn: records what `spawned` runs, then a preemption point.
 void check_spawned_slow(Coroutine* spawned, const std::type_info& body) noexcept;
@@ -71,7 +87,7 @@ Waiter* check_pick_waiter(WaitQueue& q) noexcept;
 void check_refuse(const char* what);
 
 // A preemption point: under explore(), the scheduler may switch to another coroutine here.
-inline void check_point(CheckOp op, const void* object, std::source_location where) noexcept {
+inline void check_point(CheckOp op, const void* object, Where where) noexcept {
   if (check_active()) [[unlikely]]
     check_point_slow(op, object, where);
 }
