@@ -95,8 +95,9 @@ OpInfo info_of(CheckOp op) noexcept {
 
 std::string where_of(Where l) {
   if (l.line() == 0) return "an unknown place";
-  return std::string(l.file_name()) + ":" + std::to_string(l.line()) + " (in " + l.function_name() +
-         ")";
+  std::string s = std::string(l.file_name()) + ":" + std::to_string(l.line());
+  if (*l.function_name()) s += std::string(" (in ") + l.function_name() + ")";
+  return s;
 }
 
 std::string demangle(const std::type_info& t) {

@@ -10,26 +10,30 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <source_location>
 #include <typeinfo>
 
 namespace weft::detail {
 
-// Where a weft call was made, for weft::check's reports. std::source_location would do,
-// but clang 14 with libstdc++ 12 lacks it (no __builtin_source_location); the builtins
-// below, written directly as a default argument (WEFT_HERE), give the caller's location
-// on both compilers.
+// Where a weft call was made, for weft::check's reports: std::source_location where the
+// compiler provides it (g++ 11+, clang 15+: a pointer to static data, passed in one
+// register). clang 14 with libstdc++ 12 has no __builtin_source_location, so there it is
+// the file and line from __builtin_FILE/__builtin_LINE, which clang evaluates at the call
+// site inside a default argument (two registers; no function name).
+#if __has_builtin(__builtin_source_location)
+using Where = std::source_location;
+#define WEFT_HERE (::std::source_location::current())
+#else
 struct Where {
   const char* file = nullptr;
-  const char* function = nullptr;
   unsigned line_ = 0;
 
   const char* file_name() const noexcept { return file ? file : ""; }
-  const char* function_name() const noexcept { return function ? function : ""; }
+  const char* function_name() const noexcept { return ""; }
   unsigned line() const noexcept { return line_; }
 };
-
-// The default argument of every weft call that records its caller's location.
-#define WEFT_HERE (::weft::detail::Where{__builtin_FILE(), __builtin_FUNCTION(), __builtin_LINE()})
+#define WEFT_HERE (::weft::detail::Where{__builtin_FILE(), __builtin_LINE()})
+#endif
 
 class WaitQueue;
 struct Coroutine;
