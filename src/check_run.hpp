@@ -121,6 +121,7 @@ class CheckRun {
   // which matters under TSan, where every allocation records a stack trace.
   std::vector<Co> cos_;
   std::vector<std::uint32_t> schedule_;  // this iteration's decisions
+  std::vector<const void*> seen_;        // the worker's copy of touched_ (no lock)
   std::uint32_t next_seq_ = 1;
   std::int64_t now_ns_ = kEpochNs;
   std::uint64_t steps_ = 0;
