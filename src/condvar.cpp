@@ -47,13 +47,17 @@ bool CondVar::sleep(detail::Waiter& w, const detail::Clock::time_point* deadline
 
 // The wakes come from `wakes`' destructor, after lk_.unlock(): see wait.hpp's rule.
 void CondVar::notify_one() noexcept {
+  detail::check_point(detail::CheckOp::kCondVarNotifyOne, this, {});
   detail::WakeList wakes;
   lk_.lock();
-  if (detail::Waiter* w = q_.pop_front()) complete(*w, wakes);
+  // Any waiter may be the one woken: under weft::check the policy picks it (FIFO otherwise).
+  detail::Waiter* w = detail::check_active() ? detail::check_pick_waiter(q_) : q_.pop_front();
+  if (w) complete(*w, wakes);
   lk_.unlock();
 }
 
 void CondVar::notify_all() noexcept {
+  detail::check_point(detail::CheckOp::kCondVarNotifyAll, this, {});
   detail::WakeList wakes;
   lk_.lock();
   while (detail::Waiter* w = q_.pop_front()) complete(*w, wakes);

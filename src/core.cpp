@@ -12,6 +12,7 @@
 #include <thread>
 
 #include "arch.hpp"
+#include "check_run.hpp"
 #include "overflow.hpp"
 #include "worker.hpp"
 
@@ -82,8 +83,9 @@ void abandon_forked_core(Core* c) {
   abandoned->push_back(c);
 }
 
-Core::Core(const Options& options)
+Core::Core(const Options& options, CheckRun* check)
     : options_(resolve_options(options)),
+      check_(check),
       fork_generation_(fork_generation_for_new_core()),
       trace_path_(resolve_trace_path(options_.trace)),
       stacks_(options_.stack_size, options_.guard_size),
@@ -166,6 +168,9 @@ void Core::shutdown() {
 void Core::submit_external(Coroutine* c) {
   refuse_if_forked_away(this);
   ExternalCall call(*this);
+  // weft::check: a spawn from outside the exploration's thread is outside the model.
+  if (check_) [[unlikely]]
+    check_->external("a spawn");
   if (stopping_.load(std::memory_order_seq_cst)) {
     throw std::logic_error("weft: spawn refused: the scheduler is shutting down");
   }
@@ -181,6 +186,9 @@ void Core::submit_external(Coroutine* c) {
 void Core::wake_external(Coroutine* c) {
   expect_waiting(c);
   ExternalCall call(*this);
+  // weft::check: a wake-up from outside the exploration's thread is outside the model.
+  if (check_) [[unlikely]]
+    check_->external("a wake-up");
   c->state.store(kReady, std::memory_order_release);
   injected_.push(c);
   idle_.notify(/*strict=*/true);

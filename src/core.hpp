@@ -27,6 +27,7 @@
 namespace weft::detail {
 
 class Worker;
+class CheckRun;
 
 // Validates `o` (std::invalid_argument naming the field and its range) and resolves
 // workers == 0 and the stack size rounding.
@@ -47,7 +48,9 @@ void abandon_forked_core(Core* c);
 
 class Core {
  public:
-  explicit Core(const Options& options);
+  // `check`: the deterministic scheduler of weft::check::explore() (check_run.hpp), which
+  // then takes every scheduling decision of this Core's (single) worker; nullptr normally.
+  explicit Core(const Options& options, CheckRun* check = nullptr);
   // Refuses outside spawns from now on, waits until every coroutine spawned here has
   // finished, then stops the workers and writes the trace. Idempotent. Called from
   // ~Scheduler's body, so that outside threads calling spawn() meanwhile still reach a
@@ -69,6 +72,7 @@ class Core {
   // Earliest time a parked worker will wake by itself (TimerQueue::kNone: none will).
   std::int64_t earliest_planned_wake() const noexcept;
   bool exiting() const noexcept { return exiting_.load(std::memory_order_acquire); }
+  CheckRun* check() const noexcept { return check_; }
 
   // A spawn from a thread that is not one of this scheduler's workers. Throws
   // std::logic_error once the scheduler is shutting down, or in a fork()ed child.
@@ -106,6 +110,7 @@ class Core {
   };
 
   const Options options_;
+  CheckRun* const check_;  // see the constructor
   // The process's fork generation when this Core was made (see core_forked_away()).
   const std::uint64_t fork_generation_;
   // Opened at construction (a bad path fails early), written once the workers are joined.

@@ -9,6 +9,7 @@ Event::~Event() {
 }
 
 void Event::set() noexcept {
+  detail::check_point(detail::CheckOp::kEventSet, this, {});
   detail::WakeList wakes;  // wakes after lk_.unlock(): see wait.hpp's rule
   lk_.lock();
   set_.store(true, std::memory_order_release);
@@ -19,12 +20,14 @@ void Event::set() noexcept {
 }
 
 void Event::reset() noexcept {
+  detail::check_point(detail::CheckOp::kEventReset, this, {});
   lk_.lock();
   set_.store(false, std::memory_order_relaxed);
   lk_.unlock();
 }
 
-void Event::wait() {
+void Event::wait(detail::Where where) {
+  detail::check_point(detail::CheckOp::kEventWait, this, where);
   if (is_set()) return;
   wait_impl(nullptr);
 }

@@ -38,6 +38,9 @@ int poll_timeout_ms(const Clock::time_point* deadline) {
 
 bool wait_fd(int fd, std::uint32_t events, short poll_events, Timeout timeout) {
   if (fd < 0) bad_fd(fd);
+  // weft::check: real fds are outside the model (their readiness is real time and I/O).
+  if (detail::check_active()) [[unlikely]]
+    detail::check_refuse("weft::wait_readable/wait_writable on a real fd");
   // One saturating deadline; time_point::max() (a huge timeout) is the same as none.
   const Clock::time_point at =
       timeout ? detail::deadline_after(*timeout) : Clock::time_point::max();

@@ -36,7 +36,7 @@ bool Mutex::lock_slow(const detail::Clock::time_point* deadline) {
   // waiters the mutex is never free, see the invariant).
   for (int i = 0; i < 64; ++i) {
     const std::uint32_t s = state_.load(std::memory_order_relaxed);
-    if (s == 0 && try_lock()) return true;
+    if (s == 0 && acquire()) return true;
     if (s & kWaiters) break;
     detail::cpu_relax();
   }

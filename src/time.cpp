@@ -11,7 +11,11 @@
 
 namespace weft {
 
-void sleep_until(std::chrono::steady_clock::time_point t) {
+void sleep_until(std::chrono::steady_clock::time_point t, detail::Where where) {
+  if (detail::check_active()) [[unlikely]] {
+    detail::check_point(detail::CheckOp::kSleep, nullptr, where);
+    detail::check_deadline_slow(t);  // a real-clock deadline means nothing in virtual time
+  }
   detail::Worker* w = detail::current_worker();
   if (!w || !w->current()) {
     // In bounded steps, so no library arithmetic on `t` can overflow (t - now does not:
@@ -22,15 +26,15 @@ void sleep_until(std::chrono::steady_clock::time_point t) {
     }
     return;
   }
-  if (t <= detail::Clock::now()) return;
+  if (t <= detail::steady_now()) return;
   // A waiter in no queue: only its timer can wake it (never, for time_point::max()).
   detail::Waiter waiter;
   detail::park_alone(waiter, t);
 }
 
-void sleep_for(std::chrono::nanoseconds d) {
+void sleep_for(std::chrono::nanoseconds d, detail::Where where) {
   // Saturates: nanoseconds::max() gives time_point::max(); d <= 0 gives now.
-  sleep_until(detail::deadline_after(d));
+  sleep_until(detail::deadline_after(d), where);
 }
 
 }  // namespace weft

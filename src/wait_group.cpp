@@ -12,6 +12,7 @@ WaitGroup::~WaitGroup() {
 }
 
 void WaitGroup::add(std::int64_t n) {
+  detail::check_point(detail::CheckOp::kWaitGroupAdd, this, {});
   detail::WakeList wakes;  // wakes after lk_.unlock(): see wait.hpp's rule
   lk_.lock();
   const std::int64_t c = count_.load(std::memory_order_relaxed);
@@ -35,7 +36,8 @@ void WaitGroup::add(std::int64_t n) {
   lk_.unlock();
 }
 
-void WaitGroup::wait() {
+void WaitGroup::wait(detail::Where where) {
+  detail::check_point(detail::CheckOp::kWaitGroupWait, this, where);
   if (count_.load(std::memory_order_acquire) == 0) return;
   wait_impl(nullptr);
 }

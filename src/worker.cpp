@@ -11,6 +11,7 @@
 #include <algorithm>
 #include <thread>
 
+#include "check_run.hpp"
 #include "core.hpp"
 #include "overflow.hpp"
 
@@ -79,6 +80,7 @@ ForkDeque* Worker::current_forks() {
 
 Worker::Worker(Core& core, unsigned index)
     : core_(core),
+      check_(core.check()),
       index_(index),
       stacks_(core.stack_allocator()),
       rng_(0x9E3779B97F4A7C15ULL * (index + 1)) {}

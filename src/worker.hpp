@@ -24,6 +24,7 @@
 
 namespace weft::detail {
 
+class CheckRun;
 class Core;
 
 // What a context that switched away asks the next context to do once it is off its
@@ -174,6 +175,9 @@ class Worker {
   void trade_exception_state(Coroutine* from, Coroutine* to) noexcept;
 
   Core& core_;
+  // weft::check: non-null on the one worker of an exploration's Core; every hook on it is
+  // one predictable branch (check_run.hpp).
+  CheckRun* const check_;
   const unsigned index_;
   ChaseLevDeque<Coroutine> deque_;
   TimerQueue timers_;

@@ -5,6 +5,7 @@
 #include <chrono>
 
 #include "arch.hpp"
+#include "check_run.hpp"
 #include "core.hpp"
 #include "futex.hpp"
 #include "worker.hpp"
@@ -23,6 +24,8 @@ std::int64_t now_ns() noexcept {
 }  // namespace
 
 Coroutine* Worker::find_work() {
+  if (check_) [[unlikely]]  // weft::check: virtual time, deadlock detection, iterations
+    return check_->find_work(*this);
   for (;;) {
     fire_timers();
     Coroutine* c = pick_next(Order::kNewest);

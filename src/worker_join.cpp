@@ -2,6 +2,7 @@
 // A coroutine's end and its joins: completion (stack back, joiner woken, references
 // dropped), the entry of every fresh stack, and join's choice between running a child
 // inline and suspending.
+#include "check_run.hpp"
 #include "claim.hpp"
 #include "core.hpp"
 #include "futex.hpp"
@@ -41,6 +42,8 @@ void Worker::complete(Coroutine* c) {
 }
 
 void Worker::publish_completion(Coroutine* c) {
+  if (check_) [[unlikely]]  // weft::check: no longer live (before the record can be reused)
+    check_->completed(c);
   c->state.store(kDone, std::memory_order_relaxed);
   completed_.bump();
   const std::uintptr_t waiter = c->join_word.exchange(kJoinDone, std::memory_order_acq_rel);
@@ -153,6 +156,8 @@ void Worker::run_inline(Coroutine* me, Coroutine* child) {
   if (!(read_fp_control() == fp)) write_fp_control(fp);
   me->active_id = outer;
   Worker* w = current_worker();  // the child may have migrated us
+  if (w->check_) [[unlikely]]    // weft::check: no longer live
+    w->check_->completed(child);
   child->state.store(kDone, std::memory_order_relaxed);
   w->completed_.bump();
   // Nobody else can wait: the joiner is this coroutine, which holds the only handle.

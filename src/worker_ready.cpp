@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <cstdlib>
 
+#include "check_run.hpp"
 #include "claim.hpp"
 #include "core.hpp"
 #include "worker.hpp"
@@ -19,6 +20,8 @@ const char* state_name(std::uint32_t s) noexcept {
 }  // namespace
 
 void Worker::push_local(Coroutine* c) {
+  if (check_) [[unlikely]]  // weft::check: its ready list instead of the deque
+    return check_->ready(c, /*woken=*/false);
   deque_.push(c);
   core_.idle().notify(/*strict=*/false);
 }
@@ -30,6 +33,8 @@ void Worker::push_local(Coroutine* c) {
 // 100x slower). Tokio's LIFO slot makes the same choice. Peers already searching still
 // steal it.
 void Worker::push_ready(Coroutine* c) {
+  if (check_) [[unlikely]]  // weft::check: its ready list instead of the deque
+    return check_->ready(c, /*woken=*/true);
   const bool others_queued = deque_.size_estimate() != 0;
   c->state.store(kReady, std::memory_order_release);
   deque_.push(c);
@@ -65,6 +70,8 @@ void Worker::make_ready(Coroutine* c) {
 // wherever a coroutine was made ready, it reaches the front of its queue and then runs
 // within kFairnessTick decisions of the worker that holds it, or is stolen sooner.
 Coroutine* Worker::pick_next(Order order) {
+  if (check_) [[unlikely]]  // weft::check: the policy decides (only yield asks for kOldest)
+    return check_->pick(/*yielding=*/order == Order::kOldest);
   const std::uint32_t turn = ++pick_turn_ % kFairnessTick;
   if (turn == 0) {
     if (Coroutine* c = take_injected()) return c;

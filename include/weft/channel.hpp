@@ -11,6 +11,7 @@
 #include <type_traits>
 #include <utility>
 
+#include "weft/detail/check_hook.hpp"
 #include "weft/detail/wait.hpp"
 #include "weft/detail/wait_queue.hpp"
 
@@ -60,41 +61,54 @@ class Channel {
   Channel& operator=(const Channel&) = delete;
 
   /// Blocks until the value is buffered or taken by a receiver. False once closed (the
-  /// value is dropped).
-  bool send(T value) { return send_core(value, nullptr, true) == kDone; }
+  /// value is dropped). `where` (here and in every blocking call) names the call in
+  /// weft::check's deadlock reports.
+  bool send(T value, detail::Where where = WEFT_HERE) {
+    detail::check_point(detail::CheckOp::kChannelSend, this, where);
+    return send_core(value, nullptr, true) == kDone;
+  }
   /// Never blocks. True when sent; otherwise (full, no waiting receiver, or closed) `value`
   /// is left untouched.
-  bool try_send(T& value) { return send_core(value, nullptr, false) == kDone; }
-  /// try_send() of an rvalue (dropped when not sent).
+  bool try_send(T& value) {
+    detail::check_point(detail::CheckOp::kChannelTrySend, this, {});
+    return send_core(value, nullptr, false) == kDone;
+  }
   bool try_send(T&& value) { return try_send(value); }
   /// send() giving up after `d`; `value` is moved from only when it returns true (on false
   /// check closed() to tell a timeout from a closed channel).
   template <class Rep, class Period>
-  bool send_for(T& value, const std::chrono::duration<Rep, Period>& d) {
+  bool send_for(T& value, const std::chrono::duration<Rep, Period>& d,
+                detail::Where where = WEFT_HERE) {
+    detail::check_point(detail::CheckOp::kChannelSend, this, where);
     const detail::Clock::time_point deadline = detail::deadline_after(d);
     return send_core(value, &deadline, true) == kDone;
   }
   template <class Rep, class Period>
   /// send_for() of an rvalue (dropped when not sent).
-  bool send_for(T&& value, const std::chrono::duration<Rep, Period>& d) {
-    return send_for(value, d);
+  bool send_for(T&& value, const std::chrono::duration<Rep, Period>& d,
+                detail::Where where = WEFT_HERE) {
+    return send_for(value, d, where);
   }
 
   /// Blocks until a value arrives; std::nullopt once the channel is closed and drained.
-  std::optional<T> recv() {
+  std::optional<T> recv(detail::Where where = WEFT_HERE) {
+    detail::check_point(detail::CheckOp::kChannelRecv, this, where);
     std::optional<T> out;
     recv_core(out, nullptr, true);
     return out;
   }
   /// Never blocks: a buffered value or one from a waiting sender, else std::nullopt.
   std::optional<T> try_recv() {
+    detail::check_point(detail::CheckOp::kChannelTryRecv, this, {});
     std::optional<T> out;
     recv_core(out, nullptr, false);
     return out;
   }
   /// recv() giving up after `d` (std::nullopt; check closed() to tell the cases apart).
   template <class Rep, class Period>
-  std::optional<T> recv_for(const std::chrono::duration<Rep, Period>& d) {
+  std::optional<T> recv_for(const std::chrono::duration<Rep, Period>& d,
+                            detail::Where where = WEFT_HERE) {
+    detail::check_point(detail::CheckOp::kChannelRecv, this, where);
     std::optional<T> out;
     const detail::Clock::time_point deadline = detail::deadline_after(d);
     recv_core(out, &deadline, true);
@@ -103,6 +117,7 @@ class Channel {
 
   /// Closes the channel and wakes every blocked sender and receiver. Idempotent.
   void close() noexcept {
+    detail::check_point(detail::CheckOp::kChannelClose, this, {});
     detail::WakeList wakes;  // wakes after lk_.unlock(): see the rule in wait.hpp
     lk_.lock();
     if (!closed_.load(std::memory_order_relaxed)) {

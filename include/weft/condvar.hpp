@@ -7,6 +7,7 @@
 #include <condition_variable>  // std::cv_status
 #include <utility>
 
+#include "weft/detail/check_hook.hpp"
 #include "weft/detail/wait.hpp"
 #include "weft/detail/wait_queue.hpp"
 
@@ -35,43 +36,45 @@ class CondVar {
 
   template <class Lock>
   /// Releases `lock`, waits for a notification, takes `lock` again.
-  void wait(Lock& lock) {
-    wait_impl(lock, nullptr);
+  void wait(Lock& lock, detail::Where where = WEFT_HERE) {
+    wait_impl(lock, nullptr, where);
   }
   template <class Lock, class Pred>
-  /// Waits until `pred()` holds (checked with `lock` held).
-  void wait(Lock& lock, Pred pred) {
-    while (!pred()) wait_impl(lock, nullptr);
+  void wait(Lock& lock, Pred pred, detail::Where where = WEFT_HERE) {
+    while (!pred()) wait_impl(lock, nullptr, where);
   }
 
   template <class Lock, class C, class D>
-  /// wait() until `t` at the latest: std::cv_status::timeout when it passed unnotified.
-  std::cv_status wait_until(Lock& lock, const std::chrono::time_point<C, D>& t) {
+  std::cv_status wait_until(Lock& lock, const std::chrono::time_point<C, D>& t,
+                            detail::Where where = WEFT_HERE) {
     const detail::Clock::time_point deadline = detail::to_steady(t);
-    return wait_impl(lock, &deadline) ? std::cv_status::no_timeout : std::cv_status::timeout;
+    return wait_impl(lock, &deadline, where) ? std::cv_status::no_timeout : std::cv_status::timeout;
   }
   template <class Lock, class C, class D, class Pred>
   /// Waits until `pred()` holds or `t` passes; returns `pred()`.
-  bool wait_until(Lock& lock, const std::chrono::time_point<C, D>& t, Pred pred) {
+  bool wait_until(Lock& lock, const std::chrono::time_point<C, D>& t, Pred pred,
+                  detail::Where where = WEFT_HERE) {
     const detail::Clock::time_point deadline = detail::to_steady(t);
     while (!pred()) {
-      if (!wait_impl(lock, &deadline)) return pred();
+      if (!wait_impl(lock, &deadline, where)) return pred();
     }
     return true;
   }
 
   template <class Lock, class Rep, class Period>
   /// wait() for at most `d`: std::cv_status::timeout when it passed unnotified.
-  std::cv_status wait_for(Lock& lock, const std::chrono::duration<Rep, Period>& d) {
+  std::cv_status wait_for(Lock& lock, const std::chrono::duration<Rep, Period>& d,
+                          detail::Where where = WEFT_HERE) {
     const detail::Clock::time_point deadline = detail::deadline_after(d);
-    return wait_impl(lock, &deadline) ? std::cv_status::no_timeout : std::cv_status::timeout;
+    return wait_impl(lock, &deadline, where) ? std::cv_status::no_timeout : std::cv_status::timeout;
   }
   template <class Lock, class Rep, class Period, class Pred>
   /// Waits until `pred()` holds or `d` passes; returns `pred()`.
-  bool wait_for(Lock& lock, const std::chrono::duration<Rep, Period>& d, Pred pred) {
+  bool wait_for(Lock& lock, const std::chrono::duration<Rep, Period>& d, Pred pred,
+                detail::Where where = WEFT_HERE) {
     const detail::Clock::time_point deadline = detail::deadline_after(d);
     while (!pred()) {
-      if (!wait_impl(lock, &deadline)) return pred();
+      if (!wait_impl(lock, &deadline, where)) return pred();
     }
     return true;
   }
@@ -85,7 +88,8 @@ class CondVar {
   /// A notifier wakes only waiters that reached step 2 (w.slot marks that); one dequeued
   /// between the steps just skips parking.
   template <class Lock>
-  bool wait_impl(Lock& lock, const detail::Clock::time_point* deadline) {
+  bool wait_impl(Lock& lock, const detail::Clock::time_point* deadline, detail::Where where) {
+    detail::check_point(detail::CheckOp::kCondVarWait, this, where);
     detail::Waiter w;
     enqueue(w);
     try {

@@ -7,6 +7,7 @@
 #include <chrono>
 #include <cstdint>
 
+#include "weft/detail/check_hook.hpp"
 #include "weft/detail/wait.hpp"
 #include "weft/detail/wait_queue.hpp"
 
@@ -33,38 +34,40 @@ class Mutex {
   Mutex(const Mutex&) = delete;
   Mutex& operator=(const Mutex&) = delete;
 
-  /// Takes the mutex, queueing FIFO behind earlier waiters when it is held.
-  void lock() {
-    if (!try_lock()) lock_slow(nullptr);
+  /// `where` names the call in weft::check's deadlock reports (as in every blocking call).
+  void lock(detail::Where where = WEFT_HERE) {
+    detail::check_point(detail::CheckOp::kMutexLock, this, where);
+    if (!acquire()) lock_slow(nullptr);
   }
 
   /// Takes the mutex if it is free, without waiting; true when taken.
   bool try_lock() noexcept {
-    // Acquire: pairs with the release in unlock() (or with the hand-off, see unlock_slow).
-    std::uint32_t expected = 0;
-    return state_.compare_exchange_strong(expected, kLocked, std::memory_order_acquire,
-                                          std::memory_order_relaxed);
+    detail::check_point(detail::CheckOp::kMutexTryLock, this, {});
+    return acquire();
   }
 
   /// Gives up after `d` (or at `t`); a waiter whose deadline races with a hand-off keeps the
   /// mutex and returns true.
   template <class Rep, class Period>
-  bool try_lock_for(const std::chrono::duration<Rep, Period>& d) {
-    if (try_lock()) return true;
+  bool try_lock_for(const std::chrono::duration<Rep, Period>& d, detail::Where where = WEFT_HERE) {
+    detail::check_point(detail::CheckOp::kMutexLock, this, where);
+    if (acquire()) return true;
     const detail::Clock::time_point deadline = detail::deadline_after(d);
     return lock_slow(&deadline);
   }
   template <class C, class D>
   /// try_lock_for() with a deadline `t` instead of a duration.
-  bool try_lock_until(const std::chrono::time_point<C, D>& t) {
-    if (try_lock()) return true;
+  bool try_lock_until(const std::chrono::time_point<C, D>& t, detail::Where where = WEFT_HERE) {
+    detail::check_point(detail::CheckOp::kMutexLock, this, where);
+    if (acquire()) return true;
     const detail::Clock::time_point deadline = detail::to_steady(t);
     return lock_slow(&deadline);
   }
 
   /// Throws std::logic_error when the Mutex is not locked.
   void unlock() {
-    // Release: publishes the critical section to the next try_lock(). Fails when the
+    detail::check_point(detail::CheckOp::kMutexUnlock, this, {});
+    // Release: publishes the critical section to the next acquire(). Fails when the
     // waiters bit is set (or the mutex is not locked at all): the slow path decides.
     std::uint32_t expected = kLocked;
     if (!state_.compare_exchange_strong(expected, 0, std::memory_order_release,
@@ -77,6 +80,12 @@ class Mutex {
   static constexpr std::uint32_t kLocked = 1;   ///< someone owns it
   static constexpr std::uint32_t kWaiters = 2;  ///< q_ is not empty (changed only under lk_)
 
+  bool acquire() noexcept {
+    // Acquire: pairs with the release in unlock() (or with the hand-off, see unlock_slow).
+    std::uint32_t expected = 0;
+    return state_.compare_exchange_strong(expected, kLocked, std::memory_order_acquire,
+                                          std::memory_order_relaxed);
+  }
   bool lock_slow(const detail::Clock::time_point* deadline);
   void unlock_slow();
 

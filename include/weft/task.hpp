@@ -8,6 +8,7 @@
 #include <type_traits>
 #include <utility>
 
+#include "weft/detail/check_hook.hpp"
 #include "weft/detail/coroutine.hpp"
 #include "weft/detail/job.hpp"
 #include "weft/detail/runtime.hpp"
@@ -56,10 +57,11 @@ class Task {
   /// Waits for the coroutine and returns its value, or rethrows what it threw; the
   /// handle is empty afterwards. Throws std::logic_error on an empty handle and
   /// std::system_error (resource_deadlock_would_occur) when a coroutine joins itself.
-  T join() {
+  T join(detail::Where where = WEFT_HERE) {
     if (!c_)
       throw std::logic_error(
           "weft::Task::join: no coroutine (already joined, detached or moved from)");
+    detail::check_point(detail::CheckOp::kJoin, c_, where);
     detail::wait(c_);
     struct Release {
       detail::Coroutine* c;
@@ -121,6 +123,10 @@ auto make_task(detail::Core* core, F&& f, A&&... a) {
     discard(c);
     throw;
   }
+  // weft::check: names what the coroutine runs (for its reports), and the child may run
+  // first (a preemption point).
+  if (check_active()) [[unlikely]]
+    check_spawned_slow(c, typeid(std::decay_t<F>));
   return TaskAccess::adopt<R>(c);
 }
 }  // namespace detail

@@ -7,6 +7,7 @@
 #include <chrono>
 #include <cstdint>
 
+#include "weft/detail/check_hook.hpp"
 #include "weft/detail/wait.hpp"
 #include "weft/detail/wait_queue.hpp"
 
@@ -32,17 +33,19 @@ class WaitGroup {
   /// add(-1).
   void done() { add(-1); }
   /// Returns once the counter is zero.
-  void wait();
+  void wait(detail::Where where = WEFT_HERE);
   /// wait() for at most `d`; true when the counter reached zero, false on timeout.
   template <class Rep, class Period>
-  bool wait_for(const std::chrono::duration<Rep, Period>& d) {
+  bool wait_for(const std::chrono::duration<Rep, Period>& d, detail::Where where = WEFT_HERE) {
+    detail::check_point(detail::CheckOp::kWaitGroupWait, this, where);
     if (count_.load(std::memory_order_acquire) == 0) return true;
     const detail::Clock::time_point deadline = detail::deadline_after(d);
     return wait_impl(&deadline);
   }
   template <class C, class D>
   /// wait() until `t` at the latest; true when the counter reached zero, false on timeout.
-  bool wait_until(const std::chrono::time_point<C, D>& t) {
+  bool wait_until(const std::chrono::time_point<C, D>& t, detail::Where where = WEFT_HERE) {
+    detail::check_point(detail::CheckOp::kWaitGroupWait, this, where);
     if (count_.load(std::memory_order_acquire) == 0) return true;
     const detail::Clock::time_point deadline = detail::to_steady(t);
     return wait_impl(&deadline);

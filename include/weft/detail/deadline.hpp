@@ -7,6 +7,8 @@
 #include <chrono>
 #include <type_traits>
 
+#include "weft/detail/check_hook.hpp"
+
 namespace weft::detail {
 
 // `d` in `To` units, rounded up (a wait converted this way never ends early), clamped to
@@ -29,7 +31,7 @@ constexpr To saturating_ceil(std::chrono::duration<Rep, Period> d) noexcept {
 template <class Rep, class Period>
 std::chrono::steady_clock::time_point deadline_after(std::chrono::duration<Rep, Period> d) {
   using Steady = std::chrono::steady_clock;
-  const Steady::time_point now = Steady::now();
+  const Steady::time_point now = steady_now();  // virtual under weft::check
   if (d <= d.zero()) return now;
   using Long = std::chrono::duration<long double, Steady::period>;
   const Long room = Long(Steady::time_point::max() - now);
@@ -43,7 +45,10 @@ template <class C, class D>
 std::chrono::steady_clock::time_point to_steady(const std::chrono::time_point<C, D>& t) {
   using Steady = std::chrono::steady_clock;
   if constexpr (std::is_same_v<C, Steady>) {
-    return Steady::time_point(saturating_ceil<Steady::duration>(t.time_since_epoch()));
+    const Steady::time_point s(saturating_ceil<Steady::duration>(t.time_since_epoch()));
+    if (check_active()) [[unlikely]]
+      check_deadline_slow(s);  // a real-clock deadline cannot mean anything in virtual time
+    return s;
   } else {
     // In long double nanoseconds: t - now, or even t <= now, overflows in t's own
     // representation for t near its maximum (time_point<system_clock, seconds>::max()).
