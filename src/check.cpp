@@ -448,6 +448,13 @@ Coroutine* CheckRun::find_work(Worker& w) {
       }
     }
     if (Coroutine* next = pick(false)) return next;
+    // TaskGroup children that a suspended owner left in its deque are runnable work, not
+    // a deadlock: they join the ready list as coroutines of their own (as a thief runs
+    // them), in the stranded list's order.
+    if (Coroutine* child = w.take_stranded_child()) {
+      ready(child, false);
+      continue;
+    }
     if (!cos_.empty()) {
       const std::int64_t due = w.timers().earliest();
       if (due != TimerQueue::kNone) {

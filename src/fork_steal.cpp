@@ -78,6 +78,13 @@ Coroutine* Worker::adopt_stolen_slot(ForkSlot* s) {
   return c;
 }
 
+Coroutine* Worker::take_stranded_child() {
+  Coroutine* c = steal_fork(nullptr);
+  // The explorer claims what it picks (CheckRun::take) and skips what is not fresh.
+  if (c) c->state.store(kFresh, std::memory_order_relaxed);
+  return c;
+}
+
 Coroutine* Worker::steal_fork(ForkDeque* d) {
   ForkSlot* s = nullptr;
   if (d) {

@@ -78,6 +78,9 @@ class Worker {
   void wait_current(Coroutine* child);
   // Suspends the running coroutine until `*word` (join_word protocol) is kJoinDone.
   void wait_word(std::atomic<std::uintptr_t>* word);
+  // weft::check: a TaskGroup child nobody took from a suspended owner's deque, as a fresh
+  // coroutine for the explorer's ready list (nullptr if there is none).
+  Coroutine* take_stranded_child();
   // The running coroutine's TaskGroup deque, created on first use.
   ForkDeque* current_forks();
   // This thread's running_forks() (fork_deque.hpp) becomes `d`.

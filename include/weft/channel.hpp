@@ -73,6 +73,7 @@ class Channel {
     detail::check_point(detail::CheckOp::kChannelTrySend, this, {});
     return send_core(value, nullptr, false) == kDone;
   }
+  /// try_send() of an rvalue (dropped when not sent).
   bool try_send(T&& value) { return try_send(value); }
   /// send() giving up after `d`; `value` is moved from only when it returns true (on false
   /// check closed() to tell a timeout from a closed channel).

@@ -40,11 +40,13 @@ class CondVar {
     wait_impl(lock, nullptr, where);
   }
   template <class Lock, class Pred>
+  /// Waits until `pred()` holds (checked before the first wait and after every wake-up).
   void wait(Lock& lock, Pred pred, detail::Where where = WEFT_HERE) {
     while (!pred()) wait_impl(lock, nullptr, where);
   }
 
   template <class Lock, class C, class D>
+  /// wait() that gives up at `t`: std::cv_status::timeout, or no_timeout when notified.
   std::cv_status wait_until(Lock& lock, const std::chrono::time_point<C, D>& t,
                             detail::Where where = WEFT_HERE) {
     const detail::Clock::time_point deadline = detail::to_steady(t);

@@ -17,10 +17,12 @@ void sleep_for(std::chrono::nanoseconds d, detail::Where where = WEFT_HERE);
 void sleep_until(std::chrono::steady_clock::time_point t, detail::Where where = WEFT_HERE);
 
 template <class Rep, class Period>
+/// sleep_for() for any duration type (rounded up to nanoseconds, saturating).
 void sleep_for(std::chrono::duration<Rep, Period> d, detail::Where where = WEFT_HERE) {
   sleep_for(detail::saturating_ceil<std::chrono::nanoseconds>(d), where);
 }
 template <class Duration>
+/// sleep_until() for any steady_clock time point (rounded up, saturating).
 void sleep_until(std::chrono::time_point<std::chrono::steady_clock, Duration> t,
                  detail::Where where = WEFT_HERE) {
   using Steady = std::chrono::steady_clock;
