@@ -29,13 +29,7 @@ namespace {
 constexpr std::uint64_t kIdBlock = 1024;
 
 std::ptrdiff_t measure_forks_tls_offset() noexcept {
-  char* tp;
-#if defined(__x86_64__)
-  asm volatile("mov %%fs:0, %0" : "=r"(tp));
-#elif defined(__aarch64__)
-  asm volatile("mrs %0, tpidr_el0" : "=r"(tp));
-#endif
-  return reinterpret_cast<char*>(&tls_forks) - tp;
+  return reinterpret_cast<char*>(&tls_forks) - thread_pointer();
 }
 
 }  // namespace

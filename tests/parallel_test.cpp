@@ -43,9 +43,10 @@ TEST(ParallelFor, EmptyAndReversedRangesDoNothingAndBadGrainIsRefused) {
   weft::parallel_for(5, 1, [&](int) { ++calls; });
   EXPECT_EQ(calls, 0);
   EXPECT_THROW(weft::parallel_for(0, 10, 0, [](int) {}), std::invalid_argument);
-  EXPECT_THROW(weft::parallel_reduce(0, 10, -1, 0, [](int, int, int a) { return a; },
-                                     [](int a, int b) { return a + b; }),
-               std::invalid_argument);
+  EXPECT_THROW(
+      weft::parallel_reduce(
+          0, 10, -1, 0, [](int, int, int a) { return a; }, [](int a, int b) { return a + b; }),
+      std::invalid_argument);
 }
 
 TEST(ParallelFor, FromAPlainThreadOnTheDefaultScheduler) {

@@ -175,11 +175,10 @@ ForkDeque* current_forks();
 // static initialization, 0 before).
 extern const std::ptrdiff_t forks_tls_offset;
 
-// current_forks() without a call, for the TaskGroup constructor: the thread pointer is
-// read by a volatile asm, so no read is merged across a switch after which the coroutine
-// runs on another thread (the reason current_worker() is never inlined). nullptr when the
-// coroutine has no deque yet (current_forks() makes one) or on a plain thread.
-[[gnu::always_inline]] inline ForkDeque* running_forks() noexcept {
+// The calling thread's pointer (%fs base, TPIDR_EL0), read by a volatile asm: no read is
+// merged with another across a switch after which the coroutine runs on another thread
+// (the reason current_worker() is never inlined).
+[[gnu::always_inline]] inline char* thread_pointer() noexcept {
   char* tp;
 #if defined(__x86_64__)
   asm volatile("mov %%fs:0, %0" : "=r"(tp));
@@ -188,6 +187,13 @@ extern const std::ptrdiff_t forks_tls_offset;
 #else
 #error "weft: no thread-pointer read for this architecture"
 #endif
+  return tp;
+}
+
+// current_forks() without a call, for the TaskGroup constructor. nullptr when the
+// coroutine has no deque yet (current_forks() makes one) or on a plain thread.
+[[gnu::always_inline]] inline ForkDeque* running_forks() noexcept {
+  char* const tp = thread_pointer();
   // 0 until libweft's initializer ran (a TaskGroup made during another library's static
   // initialization): no variable sits at the thread pointer itself (the TCB does).
   const std::ptrdiff_t off = forks_tls_offset;
