@@ -420,8 +420,11 @@ std::vector<ChildValue> loop_job(bool reduce, const ChildArgs& a) {
   auto omp_body = [&]() -> std::int64_t {
     std::uint64_t s = 0;
 #ifdef WEFT_BENCH_OPENMP
+    // Unsigned throughout: clang's taskloop lowering compares the bound with an unsigned
+    // trip count (-Wsign-compare).
+    const auto count = static_cast<std::uint64_t>(n);
 #pragma omp taskloop reduction(+ : s)
-    for (std::int64_t i = 0; i < n; ++i) s += mix(static_cast<std::uint64_t>(i));
+    for (std::uint64_t i = 0; i < count; ++i) s += mix(i);
 #endif
     return static_cast<std::int64_t>(s);
   };

@@ -91,7 +91,7 @@ TEST(ParallelReduce, SumsAndKeepsTheOrderOfANonCommutativeCombine) {
   for (unsigned workers : {1u, 2u}) {
     weft::Scheduler s(weft::Options{.workers = workers});
     const long n = weft_test::scaled(2'000'000L, 200'000L);
-    const long sum = s.run([n] {
+    const long sum = s.run([&] {
       return weft::parallel_reduce(
           0L, n, 0L,
           [](long lo, long hi, long acc) {

@@ -40,7 +40,7 @@
 
 namespace weft::detail {
 
-class GroupState;
+struct GroupState;
 struct ForkSlot;
 
 // Runs the slot's task unless its group is cancelled, records an exception in the group,
