@@ -1,8 +1,11 @@
 # SPDX-License-Identifier: Apache-2.0
 # CTest script: runs PROGRAM with ARGS ("|"-separated) and fails unless it exits 0 and its
 # standard output matches the regular expression EXPECT.
+# EMULATOR: the cross build's CMAKE_CROSSCOMPILING_EMULATOR (qemu for the aarch64 preset),
+# which CTest adds only to a test's own command, not to what this script runs.
 string(REPLACE "|" ";" args "${ARGS}")
-execute_process(COMMAND ${PROGRAM} ${args} RESULT_VARIABLE rc OUTPUT_VARIABLE out
+string(REPLACE "|" ";" emulator "${EMULATOR}")
+execute_process(COMMAND ${emulator} ${PROGRAM} ${args} RESULT_VARIABLE rc OUTPUT_VARIABLE out
                 ERROR_VARIABLE err TIMEOUT 50)
 message("${out}${err}")
 if(NOT rc EQUAL 0)

@@ -34,6 +34,8 @@
 #include <memory>
 #include <vector>
 
+#include "arch.hpp"
+
 namespace weft::detail {
 
 template <class T>
@@ -63,6 +65,13 @@ class ChaseLevDeque {
     const std::int64_t b = bottom_.load(std::memory_order_relaxed) - 1;
     Buffer* a = buffer_.load(std::memory_order_relaxed);
     bottom_.store(b, std::memory_order_seq_cst);
+#if defined(__aarch64__)
+    // AArch64 orders this STLR before the LDAR below, but qemu-user on an x86 host (where
+    // CI runs the aarch64 suite) emits no barrier between them and lets the host reorder
+    // them: an item was taken twice under qemu (ChaseLevDeque.OneOwnerThreeThievesEvery-
+    // ItemOnce). The paper's own form has this fence; on hardware it is one DMB per pop.
+    full_fence();
+#endif
     std::int64_t t = top_.load(std::memory_order_seq_cst);
     if (t > b) {  // was empty
       bottom_.store(b + 1, std::memory_order_relaxed);
