@@ -13,13 +13,13 @@ void ForkDeque::share_after_push() noexcept {
     all_stolen_ = false;
     split_ = top_;
     request_.store(false, std::memory_order_relaxed);
-    ts_.store(pack(top_ - 1, top_), std::memory_order_release);
+    ts_.store(pack(index(top_) - 1, index(top_)), std::memory_order_release);
     announce_shared();
     return;
   }
   request_.store(false, std::memory_order_relaxed);
   // Share half of the private slots (at least one), oldest first, as Lace does.
-  grow_to(split_ + (top_ - split_ + 1) / 2);
+  grow_to(index(split_) + static_cast<std::uint32_t>(top_ - split_ + 1) / 2);
   announce_shared();
 }
 
@@ -29,23 +29,24 @@ void ForkDeque::grow_to(std::uint32_t split) noexcept {
   while (!ts_.compare_exchange_weak(ts, pack(tail_of(ts), split), std::memory_order_release,
                                     std::memory_order_relaxed)) {
   }
-  split_ = split;
+  split_ = slots_ + split;
 }
 
 bool ForkDeque::share_all() noexcept {
   if (all_stolen_) return false;  // nothing below top_ is left to take
-  if (split_ != top_) grow_to(top_);
+  if (split_ != top_) grow_to(index(top_));
   return has_shared();
 }
 
 bool ForkDeque::take_back() noexcept {
-  const std::uint32_t i = top_ - 1;  // shared, or stolen
+  const std::uint32_t i = index(top_) - 1;  // shared, or stolen
   if (all_stolen_) return false;
   std::uint64_t ts = ts_.load(std::memory_order_relaxed);
   for (;;) {
     const std::uint32_t tail = tail_of(ts);
     if (tail > i) {  // taken: so was everything below it
       all_stolen_ = true;
+      request_.store(true, std::memory_order_relaxed);  // the next push shares afresh
       return false;
     }
     // Take back the upper half of what is still shared, slot i at least. Relaxed: the
@@ -53,8 +54,8 @@ bool ForkDeque::take_back() noexcept {
     const std::uint32_t split = tail + (i - tail) / 2;
     if (ts_.compare_exchange_weak(ts, pack(tail, split), std::memory_order_relaxed,
                                   std::memory_order_relaxed)) {
-      split_ = split;
-      top_ = i;
+      split_ = slots_ + split;
+      top_ = slots_ + i;
       return true;
     }
   }
@@ -78,10 +79,10 @@ ForkSlot* ForkDeque::steal() noexcept {
 }
 
 void ForkDeque::reset() noexcept {
-  top_ = 0;
-  split_ = 0;
+  top_ = slots_;
+  split_ = slots_;
   all_stolen_ = true;
-  request_.store(false, std::memory_order_relaxed);
+  request_.store(true, std::memory_order_relaxed);
   ts_.store(0, std::memory_order_relaxed);
   stack_lo_ = 0;
   stack_size_ = 0;

@@ -24,8 +24,20 @@ void GroupState::fail(std::exception_ptr e) noexcept {
   // completed, and each completion happens-before wait()'s return (slot done word,
   // inline run, or the foreign WaitGroup).
   if (!(flags_.fetch_or(kFailing | kCancelled, std::memory_order_acq_rel) & kFailing)) {
-    error_ = std::move(e);
+    ::new (static_cast<void*>(&error_.e)) std::exception_ptr(std::move(e));
   }
+}
+
+void GroupState::rethrow_error() {
+  std::exception_ptr e = std::move(error_.e);
+  error_.e.~exception_ptr();
+  std::rethrow_exception(std::move(e));
+}
+
+void GroupState::report_error() noexcept {
+  std::exception_ptr e = std::move(error_.e);
+  error_.e.~exception_ptr();
+  unhandled_exception(0, std::move(e));
 }
 
 void sync_one(ForkDeque& d) noexcept {
@@ -94,7 +106,7 @@ void TaskGroup::finish_wait() {
   wait_foreign();
   // The object for foreign children stays (kForeign with it): the group is reusable.
   const std::uint32_t flags = flags_.fetch_and(kForeign, std::memory_order_acq_rel);
-  if (flags & kFailing) std::rethrow_exception(std::exchange(error_, nullptr));
+  if (flags & kFailing) rethrow_error();
 }
 
 void TaskGroup::destroy_slow() noexcept {
@@ -110,9 +122,7 @@ void TaskGroup::destroy_slow() noexcept {
   }
   wait_foreign();
   delete foreign_.load(std::memory_order_acquire);
-  if (flags_.load(std::memory_order_acquire) & kFailing) {
-    detail::unhandled_exception(0, std::exchange(error_, nullptr));
-  }
+  if (flags_.load(std::memory_order_acquire) & kFailing) report_error();
 }
 
 }  // namespace weft

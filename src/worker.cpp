@@ -49,13 +49,15 @@ void Worker::note_running_forks(ForkDeque* d) noexcept {
   return tls_worker;
 }
 
-// Called by every TaskGroup constructor: reads the thread pointer directly, with the same
-// barrier as current_worker().
+constinit ForkDeque plain_thread_forks;
+
+// Called by a TaskGroup constructor that found no deque through running_forks(); reads
+// the thread pointer with the same barrier as current_worker().
 [[gnu::noinline]] ForkDeque* current_forks() {
   asm volatile("");
   Worker* w = tls_worker;
   const Coroutine* c = w ? w->current() : nullptr;
-  if (!c) return nullptr;
+  if (!c) return &plain_thread_forks;
   return c->forks ? c->forks : w->current_forks();
 }
 

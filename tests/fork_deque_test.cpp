@@ -52,10 +52,11 @@ TEST(ForkDeque, OwnerAloneGetsItsSlotsBackNewestFirst) {
 TEST(ForkDeque, AFullDequeRefusesAPush) {
   auto d = std::make_unique<ForkDeque>();
   for (std::uint32_t i = 0; i < ForkDeque::kCapacity; ++i) {
+    ASSERT_FALSE(d->full());
     put(d->push_slot(), static_cast<int>(i));
     d->commit_push();
   }
-  EXPECT_EQ(d->push_slot(), nullptr);
+  EXPECT_TRUE(d->full());
 }
 
 TEST(ForkDeque, EverySlotRunsOnceUnderConcurrentThieves) {

@@ -26,12 +26,23 @@ struct GroupState {
   // The first exception wins; it also cancels the group, as in oneTBB and Cilk.
   void fail(std::exception_ptr e) noexcept;
 
+  // The exception wait() rethrows, leaving the group empty again.
+  [[noreturn]] void rethrow_error();
+  // Hands the exception nobody waited for to the unhandled-exception handler.
+  void report_error() noexcept;
+
   // kFailing: error_ holds the first exception (its writer is whoever set the bit).
   // kForeign: children spawned by others than the owner exist (TaskGroup::foreign_).
   // Any bit sends wait() and the destructor down their slow path.
   static constexpr std::uint32_t kCancelled = 1, kFailing = 2, kForeign = 4;
   std::atomic<std::uint32_t> flags_{0};
-  std::exception_ptr error_;
+  // Alive only while kFailing is set: a group that never fails neither constructs nor
+  // destroys an exception_ptr (spawn+wait stays a handful of stores).
+  union Error {
+    Error() noexcept {}
+    ~Error() {}
+    std::exception_ptr e;
+  } error_;
   // Children pushed into the owner's deque and not yet synced (owner only).
   std::uint32_t local_ = 0;
 };
@@ -136,8 +147,9 @@ class TaskGroup : private detail::GroupState {
   void spawn(F&& f) {
     using Fn = std::decay_t<F>;
     static_assert(std::is_invocable_v<Fn&>, "weft::TaskGroup::spawn: f() must be callable");
-    if (forks_ != nullptr && forks_->owned_by_caller()) [[likely]] {
-      if (detail::ForkSlot* s = forks_->push_slot()) [[likely]] {
+    if (forks_->owned_by_caller()) [[likely]] {
+      if (!forks_->full()) [[likely]] {
+        detail::ForkSlot* s = forks_->push_slot();
         detail::SlotTask<Fn>::emplace(s, std::forward<F>(f));
         s->group = this;  // (its done word is 0: see sync_one)
         ++local_;
@@ -153,10 +165,10 @@ class TaskGroup : private detail::GroupState {
   /// Runs or waits for every child spawned so far (and those they add meanwhile).
   /// Rethrows the first exception a child threw. Must be called by the group's owner.
   void wait() {
-    if (forks_ != nullptr) {
-      if (!forks_->owned_by_caller()) [[unlikely]]
-        refuse_foreign_wait();
+    if (forks_->owned_by_caller()) [[likely]] {
       detail::sync_while(*forks_, [this] { return local_ != 0; });
+    } else if (forks_ != &detail::plain_thread_forks) {
+      refuse_foreign_wait();
     }
     if (flags_.load(std::memory_order_acquire) != 0) [[unlikely]]
       finish_wait();
@@ -189,7 +201,8 @@ class TaskGroup : private detail::GroupState {
   void wait_foreign() noexcept;
   void destroy_slow() noexcept;
 
-  detail::ForkDeque* const forks_;  // the owner coroutine's deque; nullptr: a thread owns it
+  // The owner coroutine's deque; &plain_thread_forks when a thread owns the group.
+  detail::ForkDeque* const forks_;
   std::atomic<detail::ForeignChildren*> foreign_{nullptr};
 };
 

@@ -49,13 +49,14 @@ using ForkRun = void (*)(ForkSlot*) noexcept;
 
 inline constexpr std::size_t kForkSlotStorage = 40;
 
+// Every member initialized: ForkDeque has a constant initializer (plain_thread_forks).
 struct alignas(64) ForkSlot {
-  ForkRun run;
-  GroupState* group;
+  ForkRun run = nullptr;
+  GroupState* group = nullptr;
   // Used only once the slot was stolen: 0, the waiting owner, or kJoinDone. 0 whenever
   // the slot is free (sync_one() resets it after a stolen run).
   std::atomic<std::uintptr_t> done{0};
-  alignas(8) unsigned char storage[kForkSlotStorage];
+  alignas(8) unsigned char storage[kForkSlotStorage] = {};
 };
 static_assert(sizeof(ForkSlot) == 64);
 
@@ -72,48 +73,64 @@ class ForkDeque {
   // runs on another stack. No thread-pointer read and no call: spawn() and wait() ask
   // this on every fork-join step.
   [[gnu::always_inline]] bool owned_by_caller() const noexcept {
-    const auto sp = reinterpret_cast<std::uintptr_t>(__builtin_frame_address(0));
-    return sp - stack_lo_ < stack_size_;
+    return stack_pointer() - stack_lo_ < stack_size_;
+  }
+  // The stack pointer, by a non-volatile asm: unlike __builtin_frame_address(0) it
+  // forces no frame pointer, so a caller's early return (fib's leaves) can skip the
+  // prologue (shrink-wrapping).
+  [[gnu::always_inline]] static std::uintptr_t stack_pointer() noexcept {
+    std::uintptr_t sp;
+#if defined(__x86_64__)
+    asm("mov %%rsp, %0" : "=r"(sp));
+#elif defined(__aarch64__)
+    asm("mov %0, sp" : "=r"(sp));
+#else
+#error "weft: no stack-pointer read for this architecture"
+#endif
+    return sp;
   }
   void set_owner_stack(const void* lo, std::size_t size) noexcept {
     stack_lo_ = reinterpret_cast<std::uintptr_t>(lo);
     stack_size_ = size;
   }
 
-  // The slot a push fills, or nullptr when the deque is full (the caller then runs the
-  // task at once: running a child early is always a valid fork-join schedule).
-  ForkSlot* push_slot() noexcept { return top_ < kCapacity ? &slots_[top_] : nullptr; }
-  // Makes the filled slot part of the deque. Plain stores, unless every shared slot was
-  // taken (the new one is shared at once) or a thief asked for more.
+  // No slot is free: the caller runs the task at once (running a child early is always
+  // a valid fork-join schedule).
+  bool full() const noexcept { return top_ == slots_ + kCapacity; }
+  // The slot a push fills (not full()).
+  ForkSlot* push_slot() noexcept { return top_; }
+  // Makes the filled slot part of the deque. Plain stores, unless a thief asked for more
+  // or every shared slot was taken (then the new one is shared at once): both raise
+  // `request_`, so one relaxed load tests both.
   void commit_push() noexcept {
     ++top_;
-    if (all_stolen_ || request_.load(std::memory_order_relaxed)) [[unlikely]]
+    if (request_.load(std::memory_order_relaxed)) [[unlikely]]
       share_after_push();
   }
-  // The newest slot if it is private (it is then popped), else nullptr: sync_shared().
-  ForkSlot* pop_private() noexcept { return top_ > split_ ? &slots_[--top_] : nullptr; }
+  // The newest slot if it is private (it is then popped), else nullptr: sync_one().
+  ForkSlot* pop_private() noexcept { return top_ > split_ ? --top_ : nullptr; }
   // When pop_private() found none: the newest slot, shared or stolen.
-  ForkSlot* newest() noexcept { return &slots_[top_ - 1]; }
+  ForkSlot* newest() noexcept { return top_ - 1; }
   // Takes the newest slot back from the thieves and pops it (true), or finds it stolen
   // (false: the caller waits until its done word says kJoinDone, then pop_stolen()).
   bool take_back() noexcept;
   void pop_stolen() noexcept { --top_; }
-  bool empty() const noexcept { return top_ == 0; }
+  bool empty() const noexcept { return top_ == slots_; }
   // True when thieves took every child (or there is none): nothing would be left behind
   // if the owner suspended. Owner only; a relaxed look at tail (a stale one errs safe).
   bool all_taken() const noexcept {
-    return all_stolen_ || tail_of(ts_.load(std::memory_order_relaxed)) >= top_;
+    return all_stolen_ || tail_of(ts_.load(std::memory_order_relaxed)) >= index(top_);
   }
   // True when no shared child waits for a thief: the moment for lazy binary splitting
   // to offer more work. Owner only, as all_taken().
   bool nothing_shared() const noexcept {
-    return all_stolen_ || tail_of(ts_.load(std::memory_order_relaxed)) >= split_;
+    return all_stolen_ || tail_of(ts_.load(std::memory_order_relaxed)) >= index(split_);
   }
   // Shares every private child at once (a CAS, and a wake-up for an idle worker): lazy
   // splitting offers its new half only when thieves have taken everything else.
   void share_now() noexcept {
     if (split_ != top_ && !all_stolen_) {
-      grow_to(top_);
+      grow_to(index(top_));
       announce_shared();
     }
   }
@@ -132,6 +149,9 @@ class ForkDeque {
   }
 
   // ---- the scheduler's pool ----
+  // Constant-initialized (plain_thread_forks exists before any static initializer runs).
+  constexpr ForkDeque() noexcept
+      : top_(slots_), split_(slots_), all_stolen_(true), ts_(0), request_(true) {}
   void reset() noexcept;
   std::atomic<bool> listed{false};  // in the stranded list (changed under its mutex)
 
@@ -139,6 +159,9 @@ class ForkDeque {
   static std::uint32_t tail_of(std::uint64_t ts) noexcept { return static_cast<std::uint32_t>(ts); }
   static std::uint32_t split_of(std::uint64_t ts) noexcept {
     return static_cast<std::uint32_t>(ts >> 32);
+  }
+  std::uint32_t index(const ForkSlot* s) const noexcept {
+    return static_cast<std::uint32_t>(s - slots_);
   }
   static std::uint64_t pack(std::uint32_t tail, std::uint32_t split) noexcept {
     return (std::uint64_t{split} << 32) | tail;
@@ -148,17 +171,21 @@ class ForkDeque {
   // Moves the split to `split` (> the current one), publishing the slots below it.
   void grow_to(std::uint32_t split) noexcept;
 
-  // Owner-private. Invariant: tail <= split_ <= top_, except while all_stolen_: then every
-  // slot below top_ was stolen (tail >= top_), and the next push starts afresh.
-  std::uint32_t top_ = 0;
-  std::uint32_t split_ = 0;
-  bool all_stolen_ = true;       // an empty deque: its first child is shared at once
+  // Owner-private: the next free slot and the first private one (pointers, not indexes:
+  // push and pop then need no address arithmetic). Invariant: tail <= split_ <= top_,
+  // except while all_stolen_: then every slot below top_ was stolen (tail >= top_), and
+  // the next push starts afresh.
+  ForkSlot* top_;
+  ForkSlot* split_;
+  bool all_stolen_;  // an empty deque too: its first child is shared at once
   std::uintptr_t stack_lo_ = 0;  // the owner coroutine's stack (0, 0 while pooled)
   std::size_t stack_size_ = 0;
 
-  // Written by thieves (and by the owner on the rare paths above).
-  alignas(64) std::atomic<std::uint64_t> ts_{0};
-  std::atomic<bool> request_{false};
+  // Written by thieves (and by the owner on the rare paths above). request_: a thief
+  // found nothing shared, or (raised by the owner with all_stolen_) nothing is left to
+  // take; either way the next push shares.
+  alignas(64) std::atomic<std::uint64_t> ts_;
+  std::atomic<bool> request_;
 
   alignas(64) ForkSlot slots_[kCapacity];
 };
@@ -166,8 +193,13 @@ class ForkDeque {
 // Syncs every slot left in `d` (children of groups never waited for), oldest last.
 void sync_all(ForkDeque& d) noexcept;
 
-// The deque of the running coroutine (created on first use), or nullptr on a plain
-// thread. Never inlined: a coroutine may migrate across any switch (current_worker()).
+// The deque of every group that a plain thread (or a worker's root context) owns: always
+// empty, with an empty owner stack, so owned_by_caller() is false there and every spawn
+// takes the foreign path. Spares spawn() and wait() a null test.
+extern constinit ForkDeque plain_thread_forks;
+
+// The deque of the running coroutine (created on first use), or &plain_thread_forks.
+// Never inlined: a coroutine may migrate across any switch (current_worker()).
 ForkDeque* current_forks();
 
 // Where, relative to the thread pointer, each thread keeps the running coroutine's deque
