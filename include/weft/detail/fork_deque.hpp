@@ -96,9 +96,13 @@ class ForkDeque {
 
   // No slot is free: the caller runs the task at once (running a child early is always
   // a valid fork-join schedule).
-  bool full() const noexcept { return top_ == slots_ + kCapacity; }
+  bool full() const noexcept {
+    return top_ == slots_ + kCapacity;
+  }
   // The slot a push fills (not full()).
-  ForkSlot* push_slot() noexcept { return top_; }
+  ForkSlot* push_slot() noexcept {
+    return top_;
+  }
   // Makes the filled slot part of the deque. Plain stores, unless a thief asked for more
   // or every shared slot was taken (then the new one is shared at once): both raise
   // `request_`, so one relaxed load tests both.
@@ -108,14 +112,22 @@ class ForkDeque {
       share_after_push();
   }
   // The newest slot if it is private (it is then popped), else nullptr: sync_one().
-  ForkSlot* pop_private() noexcept { return top_ > split_ ? --top_ : nullptr; }
+  ForkSlot* pop_private() noexcept {
+    return top_ > split_ ? --top_ : nullptr;
+  }
   // When pop_private() found none: the newest slot, shared or stolen.
-  ForkSlot* newest() noexcept { return top_ - 1; }
+  ForkSlot* newest() noexcept {
+    return top_ - 1;
+  }
   // Takes the newest slot back from the thieves and pops it (true), or finds it stolen
   // (false: the caller waits until its done word says kJoinDone, then pop_stolen()).
   bool take_back() noexcept;
-  void pop_stolen() noexcept { --top_; }
-  bool empty() const noexcept { return top_ == slots_; }
+  void pop_stolen() noexcept {
+    --top_;
+  }
+  bool empty() const noexcept {
+    return top_ == slots_;
+  }
   // True when thieves took every child (or there is none): nothing would be left behind
   // if the owner suspended. Owner only; a relaxed look at tail (a stale one errs safe).
   bool all_taken() const noexcept {
@@ -156,7 +168,9 @@ class ForkDeque {
   std::atomic<bool> listed{false};  // in the stranded list (changed under its mutex)
 
  private:
-  static std::uint32_t tail_of(std::uint64_t ts) noexcept { return static_cast<std::uint32_t>(ts); }
+  static std::uint32_t tail_of(std::uint64_t ts) noexcept {
+    return static_cast<std::uint32_t>(ts);
+  }
   static std::uint32_t split_of(std::uint64_t ts) noexcept {
     return static_cast<std::uint32_t>(ts >> 32);
   }
@@ -177,7 +191,7 @@ class ForkDeque {
   // the next push starts afresh.
   ForkSlot* top_;
   ForkSlot* split_;
-  bool all_stolen_;  // an empty deque too: its first child is shared at once
+  bool all_stolen_;              // an empty deque too: its first child is shared at once
   std::uintptr_t stack_lo_ = 0;  // the owner coroutine's stack (0, 0 while pooled)
   std::size_t stack_size_ = 0;
 
