@@ -49,6 +49,38 @@ TEST(ForkDeque, OwnerAloneGetsItsSlotsBackNewestFirst) {
   EXPECT_TRUE(d->all_taken());
 }
 
+// One flag (request_) makes a push share: a thief raises it when it found nothing, the
+// owner when it found every shared slot taken. Each case, in one thread.
+TEST(ForkDeque, APushSharesAfterEverythingWasStolenOrAThiefAsked) {
+  auto d = std::make_unique<ForkDeque>();
+  auto push = [&d](int id) {
+    put(d->push_slot(), id);
+    d->commit_push();
+  };
+  auto steal_id = [&d] {
+    ForkSlot* s = d->steal();
+    return s ? id_of(s) : -1;
+  };
+  push(1);  // a new deque shares its first child at once
+  EXPECT_EQ(steal_id(), 1);
+  EXPECT_FALSE(d->take_back()) << "the owner finds its only child stolen";
+  d->pop_stolen();
+  push(2);  // everything was stolen: shared at once again
+  EXPECT_EQ(steal_id(), 2);
+  EXPECT_FALSE(d->take_back());
+  d->pop_stolen();
+  push(3);
+  push(4);  // 3 is shared and waiting: 4 stays private
+  EXPECT_EQ(steal_id(), 3);
+  EXPECT_EQ(steal_id(), -1) << "4 is private; the thief asks for more";
+  push(5);  // the request: half of the private slots (4) is shared
+  EXPECT_EQ(steal_id(), 4);
+  EXPECT_EQ(steal_id(), -1);
+  ForkSlot* s = d->pop_private();
+  ASSERT_NE(s, nullptr);
+  EXPECT_EQ(id_of(s), 5);
+}
+
 TEST(ForkDeque, AFullDequeRefusesAPush) {
   auto d = std::make_unique<ForkDeque>();
   for (std::uint32_t i = 0; i < ForkDeque::kCapacity; ++i) {
