@@ -6,7 +6,8 @@
 //   BM_fib/weft/workers:W         weft::Scheduler{W}, sched.run(fib, n) from main
 //   BM_fib/tbb/workers:W          tbb::task_group per call, inside tbb::task_arena(W)
 //   BM_fib/omp/workers:W          #pragma omp task + taskwait per call, parallel num_threads(W)
-//   BM_fib/serial/workers:1       plain recursion: the floor (no spawns)
+//   BM_fib/serial/workers:1       the floor: the serial elision of the kernel, which for
+//                                 fib is the plain recursion (no spawns)
 //   BM_fib_small/<peer>/workers:W fib(25) for Boost.Fiber (a fiber with its own 64 KiB
 //                                 stack per call; work_stealing(W, suspend=true) in a child
 //                                 process, round_robin at W=1) beside weft and TBB
@@ -14,6 +15,7 @@
 // One iteration is one fib(n), timed on the wall clock (ms). A wrong result stops the
 // benchmark with SkipWithError. Counters: ns_per_task (time / spawns), speedup (the
 // peer's own 1-worker time / this time), and for weft steals/parks per fib from Stats.
+// The kernels but Boost.Fiber's are fork_join_kernels.hpp's, shared with bench_forkjoin.cpp.
 #include <benchmark/benchmark.h>
 #include <oneapi/tbb/task_arena.h>
 #include <oneapi/tbb/task_group.h>
@@ -24,38 +26,10 @@
 
 #include "bench_common.hpp"
 #include "bench_fiber.hpp"
+#include "fork_join_kernels.hpp"
 
 namespace weft_bench {
 namespace {
-
-std::int64_t fib_weft(int n) {
-  if (n < 2) return n;
-  auto t = weft::spawn(fib_weft, n - 1);
-  const std::int64_t b = fib_weft(n - 2);
-  return t.join() + b;
-}
-
-std::int64_t fib_tbb(int n) {
-  if (n < 2) return n;
-  std::int64_t a = 0;
-  tbb::task_group tg;
-  tg.run([&a, n] { a = fib_tbb(n - 1); });
-  const std::int64_t b = fib_tbb(n - 2);
-  tg.wait();
-  return a + b;
-}
-
-#ifdef WEFT_BENCH_OPENMP
-std::int64_t fib_omp(int n) {
-  if (n < 2) return n;
-  std::int64_t a = 0;
-#pragma omp task shared(a) firstprivate(n)
-  a = fib_omp(n - 1);
-  const std::int64_t b = fib_omp(n - 2);
-#pragma omp taskwait
-  return a + b;
-}
-#endif
 
 std::int64_t fib_fiber(int n) {
   if (n < 2) return n;
@@ -65,11 +39,6 @@ std::int64_t fib_fiber(int n) {
   const std::int64_t b = fib_fiber(n - 2);
   f.join();
   return a + b;
-}
-
-// Not constexpr-folded: n comes from the environment at run time.
-std::int64_t fib_plain(int n) {
-  return n < 2 ? n : fib_plain(n - 1) + fib_plain(n - 2);
 }
 
 // Calls to fib(n) that spawn (n >= 2): fib(n+1) - 1.
@@ -111,7 +80,7 @@ void BM_fib_weft(benchmark::State& state, int n, const char* key) {
   const auto workers = static_cast<unsigned>(state.range(0));
   weft::Scheduler sched(weft::Options{.workers = workers, .stack_size = 64 * 1024});
   const weft::Stats before = sched.stats();
-  timed_loop(state, "weft", key, n, workers, [&] { return sched.run(fib_weft, n); });
+  timed_loop(state, "weft", key, n, workers, [&] { return sched.run(fib_spawn_join, n); });
   const weft::Stats after = sched.stats();
   const auto iters = static_cast<double>(state.iterations());
   if (iters > 0) {
@@ -147,7 +116,7 @@ void BM_fib_omp(benchmark::State& state) {
 void BM_fib_serial(benchmark::State& state) {
   const int n = config().fib_n;
   timed_loop(state, "serial", "fib/serial", n, 1, [&] {
-    const std::int64_t r = fib_plain(n);
+    const std::int64_t r = fib_serial_elision(n);
     benchmark::DoNotOptimize(r);
     return r;
   });

@@ -16,6 +16,10 @@
 //   BM_fj_spawn_empty/<peer>         spawn + wait of an empty child on one worker, never
 //                                    stolen (ns_per_spawn)
 // peers: serial, weft_group (TaskGroup), weft_spawn (weft::spawn + join), tbb, omp.
+// The fib, skynet and nqueens kernels are fork_join_kernels.hpp's (shared with bench_fib.cpp
+// and bench_skynet.cpp); their serial floor is the TaskGroup kernel's serial elision (each
+// spawn a plain call, no wait: the same result array and board copies), so x serial is the
+// runtime's overhead over the same algorithm. The pfor/reduce floor is the plain loop.
 #include <benchmark/benchmark.h>
 #include <oneapi/tbb/blocked_range.h>
 #include <oneapi/tbb/global_control.h>
@@ -25,7 +29,6 @@
 #include <oneapi/tbb/task_arena.h>
 #include <oneapi/tbb/task_group.h>
 
-#include <array>
 #include <atomic>
 #include <cstdint>
 #include <cstring>
@@ -35,196 +38,10 @@
 #include <weft/weft.hpp>
 
 #include "bench_common.hpp"
+#include "fork_join_kernels.hpp"
 
 namespace weft_bench {
 namespace {
-
-// ---- fib ----
-std::int64_t fib_group(int n) {
-  if (n < 2) return n;
-  std::int64_t a = 0;
-  weft::TaskGroup g;
-  g.spawn([&a, n] { a = fib_group(n - 1); });
-  const std::int64_t b = fib_group(n - 2);
-  g.wait();
-  return a + b;
-}
-std::int64_t fib_spawn(int n) {
-  if (n < 2) return n;
-  auto t = weft::spawn(fib_spawn, n - 1);
-  const std::int64_t b = fib_spawn(n - 2);
-  return t.join() + b;
-}
-std::int64_t fib_tbb(int n) {
-  if (n < 2) return n;
-  std::int64_t a = 0;
-  tbb::task_group g;
-  g.run([&a, n] { a = fib_tbb(n - 1); });
-  const std::int64_t b = fib_tbb(n - 2);
-  g.wait();
-  return a + b;
-}
-#ifdef WEFT_BENCH_OPENMP
-std::int64_t fib_omp(int n) {
-  if (n < 2) return n;
-  std::int64_t a = 0;
-#pragma omp task shared(a) firstprivate(n)
-  a = fib_omp(n - 1);
-  const std::int64_t b = fib_omp(n - 2);
-#pragma omp taskwait
-  return a + b;
-}
-#endif
-[[gnu::noinline]] std::int64_t fib_plain(int n) {
-  return n < 2 ? n : fib_plain(n - 1) + fib_plain(n - 2);
-}
-
-// ---- skynet ----
-std::int64_t skynet_group(std::int64_t num, std::int64_t size) {
-  if (size == 1) return num;
-  const std::int64_t sub = size / 10;
-  std::array<std::int64_t, 10> r{};
-  weft::TaskGroup g;
-  for (int i = 0; i < 10; ++i)
-    g.spawn([&r, i, num, sub] { r[i] = skynet_group(num + i * sub, sub); });
-  g.wait();
-  std::int64_t sum = 0;
-  for (auto v : r) sum += v;
-  return sum;
-}
-std::int64_t skynet_spawn(std::int64_t num, std::int64_t size) {
-  if (size == 1) return num;
-  const std::int64_t sub = size / 10;
-  std::array<weft::Task<std::int64_t>, 10> kids;
-  for (int i = 0; i < 10; ++i) kids[i] = weft::spawn(skynet_spawn, num + i * sub, sub);
-  std::int64_t sum = 0;
-  for (auto& k : kids) sum += k.join();
-  return sum;
-}
-std::int64_t skynet_tbb(std::int64_t num, std::int64_t size) {
-  if (size == 1) return num;
-  const std::int64_t sub = size / 10;
-  std::array<std::int64_t, 10> r{};
-  tbb::task_group g;
-  for (int i = 0; i < 10; ++i) g.run([&r, i, num, sub] { r[i] = skynet_tbb(num + i * sub, sub); });
-  g.wait();
-  std::int64_t sum = 0;
-  for (auto v : r) sum += v;
-  return sum;
-}
-#ifdef WEFT_BENCH_OPENMP
-std::int64_t skynet_omp(std::int64_t num, std::int64_t size) {
-  if (size == 1) return num;
-  const std::int64_t sub = size / 10;
-  std::array<std::int64_t, 10> r{};
-  for (int i = 0; i < 10; ++i) {
-#pragma omp task shared(r) firstprivate(i, num, sub)
-    r[i] = skynet_omp(num + i * sub, sub);
-  }
-#pragma omp taskwait
-  std::int64_t sum = 0;
-  for (auto v : r) sum += v;
-  return sum;
-}
-#endif
-[[gnu::noinline]] std::int64_t skynet_plain(std::int64_t num, std::int64_t size) {
-  if (size == 1) return num;
-  const std::int64_t sub = size / 10;
-  std::int64_t sum = 0;
-  for (int i = 0; i < 10; ++i) sum += skynet_plain(num + i * sub, sub);
-  return sum;
-}
-
-// ---- nqueens (BOTS-style) ----
-constexpr int kMaxN = 16;
-struct Board {
-  std::array<char, kMaxN> col;
-};
-bool safe(const Board& b, int row, int c) {
-  for (int r = 0; r < row; ++r) {
-    const int d = b.col[r] - c;
-    if (d == 0 || d == row - r || d == r - row) return false;
-  }
-  return true;
-}
-[[gnu::noinline]] std::int64_t nq_plain(int n, int row, Board b) {
-  if (row == n) return 1;
-  std::int64_t total = 0;
-  for (int c = 0; c < n; ++c) {
-    if (!safe(b, row, c)) continue;
-    b.col[row] = static_cast<char>(c);
-    total += nq_plain(n, row + 1, b);
-  }
-  return total;
-}
-std::int64_t nq_group(int n, int row, const Board& b) {
-  if (row == n) return 1;
-  std::array<std::int64_t, kMaxN> r{};
-  weft::TaskGroup g;
-  for (int c = 0; c < n; ++c) {
-    if (!safe(b, row, c)) continue;
-    g.spawn([&r, n, row, b, c] {
-      Board child = b;
-      child.col[row] = static_cast<char>(c);
-      r[c] = nq_group(n, row + 1, child);
-    });
-  }
-  g.wait();
-  std::int64_t total = 0;
-  for (int c = 0; c < n; ++c) total += r[c];
-  return total;
-}
-std::int64_t nq_spawn(int n, int row, Board b) {
-  if (row == n) return 1;
-  std::array<weft::Task<std::int64_t>, kMaxN> kids;
-  for (int c = 0; c < n; ++c) {
-    if (!safe(b, row, c)) continue;
-    Board child = b;
-    child.col[row] = static_cast<char>(c);
-    kids[c] = weft::spawn(nq_spawn, n, row + 1, child);
-  }
-  std::int64_t total = 0;
-  for (auto& k : kids) {
-    if (k.valid()) total += k.join();
-  }
-  return total;
-}
-std::int64_t nq_tbb(int n, int row, const Board& b) {
-  if (row == n) return 1;
-  std::array<std::int64_t, kMaxN> r{};
-  tbb::task_group g;
-  for (int c = 0; c < n; ++c) {
-    if (!safe(b, row, c)) continue;
-    g.run([&r, n, row, b, c] {
-      Board child = b;
-      child.col[row] = static_cast<char>(c);
-      r[c] = nq_tbb(n, row + 1, child);
-    });
-  }
-  g.wait();
-  std::int64_t total = 0;
-  for (int c = 0; c < n; ++c) total += r[c];
-  return total;
-}
-#ifdef WEFT_BENCH_OPENMP
-std::int64_t nq_omp(int n, int row, const Board& b) {
-  if (row == n) return 1;
-  std::array<std::int64_t, kMaxN> r{};
-  for (int c = 0; c < n; ++c) {
-    if (!safe(b, row, c)) continue;
-#pragma omp task shared(r) firstprivate(n, row, b, c)
-    {
-      Board child = b;
-      child.col[row] = static_cast<char>(c);
-      r[c] = nq_omp(n, row + 1, child);
-    }
-  }
-#pragma omp taskwait
-  std::int64_t total = 0;
-  for (int c = 0; c < n; ++c) total += r[c];
-  return total;
-}
-#endif
 
 // ---- parallel_for / reduce ----
 inline std::uint64_t mix(std::uint64_t x) {
@@ -308,7 +125,7 @@ std::vector<ChildValue> fj_job(const std::string& kernel, const ChildArgs& a) {
   if (kernel == "fib") {
     const int n = config().fib_n;
     s = measure(
-        a, fib_serial(n), [&] { return group ? fib_group(n) : fib_spawn(n); },
+        a, fib_serial(n), [&] { return group ? fib_task_group(n) : fib_spawn_join(n); },
         [&] { return fib_tbb(n); },
         [&] {
 #ifdef WEFT_BENCH_OPENMP
@@ -317,12 +134,12 @@ std::vector<ChildValue> fj_job(const std::string& kernel, const ChildArgs& a) {
           return std::int64_t{0};
 #endif
         },
-        [&] { return fib_plain(n); });
+        [&] { return fib_serial_elision(n); });
   } else if (kernel == "skynet") {
     const std::int64_t n = config().skynet_leaves;
     const std::int64_t want = n * (n - 1) / 2;
     s = measure(
-        a, want, [&] { return group ? skynet_group(0, n) : skynet_spawn(0, n); },
+        a, want, [&] { return group ? skynet_task_group(0, n) : skynet_spawn_join(0, n); },
         [&] { return skynet_tbb(0, n); },
         [&] {
 #ifdef WEFT_BENCH_OPENMP
@@ -331,21 +148,25 @@ std::vector<ChildValue> fj_job(const std::string& kernel, const ChildArgs& a) {
           return std::int64_t{0};
 #endif
         },
-        [&] { return skynet_plain(0, n); });
+        [&] { return skynet_serial_elision(0, n); });
   } else if (kernel == "nqueens") {
     const int n = config().smoke ? 8 : 12;
     const std::int64_t want = config().smoke ? 92 : kQueens12;
     s = measure(
-        a, want, [&] { return group ? nq_group(n, 0, kEmptyBoard) : nq_spawn(n, 0, kEmptyBoard); },
-        [&] { return nq_tbb(n, 0, kEmptyBoard); },
+        a, want,
+        [&] {
+          return group ? nqueens_task_group(n, 0, kEmptyBoard)
+                       : nqueens_spawn_join(n, 0, kEmptyBoard);
+        },
+        [&] { return nqueens_tbb(n, 0, kEmptyBoard); },
         [&] {
 #ifdef WEFT_BENCH_OPENMP
-          return nq_omp(n, 0, kEmptyBoard);
+          return nqueens_omp(n, 0, kEmptyBoard);
 #else
           return std::int64_t{0};
 #endif
         },
-        [&] { return nq_plain(n, 0, kEmptyBoard); });
+        [&] { return nqueens_serial_elision(n, 0, kEmptyBoard); });
   }
   return {{"seconds", s}};
 }

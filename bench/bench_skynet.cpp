@@ -4,7 +4,9 @@
 //
 //   BM_skynet/<peer>/leaves:1000000/workers:W    peers: weft (spawn per node), tbb
 //                                               (task_group per node), omp (omp task per
-//                                               child + taskwait), serial
+//                                               child + taskwait), serial (the serial
+//                                               elision: each child called in place, its
+//                                               sum in the same array of 10 results)
 //   BM_skynet/<peer>/leaves:100000/workers:W     the same with 100k leaves, where Boost.Fiber
 //                                               (a fiber per node, 64 KiB fixedsize stacks,
 //                                               work_stealing(W, suspend=true)) joins in
@@ -14,6 +16,7 @@
 // once to warm up, then up to 3 times, and reports the median; its peak RSS (VmHWM, the
 // whole process including the libraries) is the counter peak_rss_MiB, and base_rss_MiB is
 // the child's RSS before the pool was built.
+// The kernels but Boost.Fiber's are fork_join_kernels.hpp's, shared with bench_forkjoin.cpp.
 #include <benchmark/benchmark.h>
 #include <oneapi/tbb/task_arena.h>
 #include <oneapi/tbb/task_group.h>
@@ -26,47 +29,10 @@
 
 #include "bench_common.hpp"
 #include "bench_fiber.hpp"
+#include "fork_join_kernels.hpp"
 
 namespace weft_bench {
 namespace {
-
-std::int64_t skynet_weft(std::int64_t num, std::int64_t size) {
-  if (size == 1) return num;
-  const std::int64_t sub = size / 10;
-  std::array<weft::Task<std::int64_t>, 10> kids;
-  for (int i = 0; i < 10; ++i) kids[i] = weft::spawn(skynet_weft, num + i * sub, sub);
-  std::int64_t sum = 0;
-  for (auto& k : kids) sum += k.join();
-  return sum;
-}
-
-std::int64_t skynet_tbb(std::int64_t num, std::int64_t size) {
-  if (size == 1) return num;
-  const std::int64_t sub = size / 10;
-  std::array<std::int64_t, 10> r{};
-  tbb::task_group tg;
-  for (int i = 0; i < 10; ++i) tg.run([&r, i, num, sub] { r[i] = skynet_tbb(num + i * sub, sub); });
-  tg.wait();
-  std::int64_t sum = 0;
-  for (auto v : r) sum += v;
-  return sum;
-}
-
-#ifdef WEFT_BENCH_OPENMP
-std::int64_t skynet_omp(std::int64_t num, std::int64_t size) {
-  if (size == 1) return num;
-  const std::int64_t sub = size / 10;
-  std::array<std::int64_t, 10> r{};
-  for (int i = 0; i < 10; ++i) {
-#pragma omp task shared(r) firstprivate(i, num, sub)
-    r[i] = skynet_omp(num + i * sub, sub);
-  }
-#pragma omp taskwait
-  std::int64_t sum = 0;
-  for (auto v : r) sum += v;
-  return sum;
-}
-#endif
 
 std::int64_t skynet_fiber(std::int64_t num, std::int64_t size) {
   if (size == 1) return num;
@@ -79,14 +45,6 @@ std::int64_t skynet_fiber(std::int64_t num, std::int64_t size) {
   for (auto& k : kids) k.join();
   std::int64_t sum = 0;
   for (auto v : r) sum += v;
-  return sum;
-}
-
-std::int64_t skynet_serial(std::int64_t num, std::int64_t size) {
-  if (size == 1) return num;
-  const std::int64_t sub = size / 10;
-  std::int64_t sum = 0;
-  for (int i = 0; i < 10; ++i) sum += skynet_serial(num + i * sub, sub);
   return sum;
 }
 
@@ -115,7 +73,7 @@ std::vector<ChildValue> skynet_child(const ChildArgs& a) {
   double s = 0;
   if (a.peer == "weft") {
     weft::Scheduler sched(weft::Options{.workers = a.workers, .stack_size = 64 * 1024});
-    s = timed(leaves, [&] { return sched.run(skynet_weft, 0, leaves); });
+    s = timed(leaves, [&] { return sched.run(skynet_spawn_join, 0, leaves); });
   } else if (a.peer == "tbb") {
     tbb::task_arena arena(static_cast<int>(a.workers));
     s = timed(leaves, [&] { return arena.execute([&] { return skynet_tbb(0, leaves); }); });
@@ -136,7 +94,7 @@ std::vector<ChildValue> skynet_child(const ChildArgs& a) {
                         [&] { return timed(leaves, [&] { return skynet_fiber(0, leaves); }); });
   } else if (a.peer == "serial") {
     s = timed(leaves, [&] {
-      const std::int64_t r = skynet_serial(0, leaves);
+      const std::int64_t r = skynet_serial_elision(0, leaves);
       benchmark::DoNotOptimize(r);
       return r;
     });
