@@ -6,8 +6,7 @@
 //   BM_fib/weft/workers:W         weft::Scheduler{W}, sched.run(fib, n) from main
 //   BM_fib/tbb/workers:W          tbb::task_group per call, inside tbb::task_arena(W)
 //   BM_fib/omp/workers:W          #pragma omp task + taskwait per call, parallel num_threads(W)
-//   BM_fib/serial/workers:1       the floor: the serial elision of the kernel, which for
-//                                 fib is the plain recursion (no spawns)
+//   BM_fib/serial/workers:1       the floor: the plain recursion (no spawns)
 //   BM_fib_small/<peer>/workers:W fib(25) for Boost.Fiber (a fiber with its own 64 KiB
 //                                 stack per call; work_stealing(W, suspend=true) in a child
 //                                 process, round_robin at W=1) beside weft and TBB
@@ -116,7 +115,7 @@ void BM_fib_omp(benchmark::State& state) {
 void BM_fib_serial(benchmark::State& state) {
   const int n = config().fib_n;
   timed_loop(state, "serial", "fib/serial", n, 1, [&] {
-    const std::int64_t r = fib_serial_elision(n);
+    const std::int64_t r = fib_serial(n);
     benchmark::DoNotOptimize(r);
     return r;
   });

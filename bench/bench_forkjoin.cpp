@@ -11,15 +11,16 @@
 //   BM_fj_pfor/<peer>/workers:W      10M cheap iterations (a splitmix64 hash, summed per
 //                                    worker): weft/tbb automatic partitioning, and each
 //                                    at its best hand-picked grain of a sweep (grain
-//                                    counter); omp schedule(static)
+//                                    counter); OpenMP taskloop
 //   BM_fj_reduce/<peer>/workers:W    the same sum through parallel_reduce
 //   BM_fj_spawn_empty/<peer>         spawn + wait of an empty child on one worker, never
 //                                    stolen (ns_per_spawn)
-// peers: serial, weft_group (TaskGroup), weft_spawn (weft::spawn + join), tbb, omp.
-// The fib, skynet and nqueens kernels are fork_join_kernels.hpp's (shared with bench_fib.cpp
-// and bench_skynet.cpp); their serial floor is the TaskGroup kernel's serial elision (each
-// spawn a plain call, no wait: the same result array and board copies), so x serial is the
-// runtime's overhead over the same algorithm. The pfor/reduce floor is the plain loop.
+// peers: serial, weft_group (TaskGroup), weft_spawn (weft::spawn + join), tbb, omp, and for
+// fib, skynet and nqueens serial_elision. Those kernels are fork_join_kernels.hpp's (shared
+// with bench_fib.cpp and bench_skynet.cpp), with two floors: serial, the plain recursion a
+// user would write, and serial_elision, the TaskGroup kernel with each spawn a plain call
+// and no wait (the same result array and board copies): the runtime's overhead over the
+// same algorithm. The pfor/reduce floor is the plain loop.
 #include <benchmark/benchmark.h>
 #include <oneapi/tbb/blocked_range.h>
 #include <oneapi/tbb/global_control.h>
@@ -88,7 +89,9 @@ double median_checked(const Kernel& k, std::int64_t expected) {
 template <class WeftBody, class TbbBody, class OmpBody, class SerialBody>
 double measure(const ChildArgs& a, std::int64_t expected, WeftBody weft_body, TbbBody tbb_body,
                [[maybe_unused]] OmpBody omp_body, SerialBody serial_body) {
-  if (a.peer == "serial") return median_checked(serial_body, expected);
+  if (a.peer == "serial" || a.peer == "serial_elision") {
+    return median_checked(serial_body, expected);
+  }
   if (a.peer == "weft_group" || a.peer == "weft_spawn") {
     weft::Scheduler s(weft::Options{.workers = a.workers, .stack_size = 64 * 1024});
     return median_checked([&] { return s.run(weft_body); }, expected);
@@ -121,6 +124,7 @@ constexpr std::int64_t kQueens12 = 14200;
 
 std::vector<ChildValue> fj_job(const std::string& kernel, const ChildArgs& a) {
   const bool group = a.peer == "weft_group";
+  const bool elision = a.peer == "serial_elision";
   double s = 0;
   if (kernel == "fib") {
     const int n = config().fib_n;
@@ -134,7 +138,7 @@ std::vector<ChildValue> fj_job(const std::string& kernel, const ChildArgs& a) {
           return std::int64_t{0};
 #endif
         },
-        [&] { return fib_serial_elision(n); });
+        [&] { return elision ? fib_serial_elision(n) : fib_serial(n); });
   } else if (kernel == "skynet") {
     const std::int64_t n = config().skynet_leaves;
     const std::int64_t want = n * (n - 1) / 2;
@@ -148,7 +152,7 @@ std::vector<ChildValue> fj_job(const std::string& kernel, const ChildArgs& a) {
           return std::int64_t{0};
 #endif
         },
-        [&] { return skynet_serial_elision(0, n); });
+        [&] { return elision ? skynet_serial_elision(0, n) : skynet_serial(0, n); });
   } else if (kernel == "nqueens") {
     const int n = config().smoke ? 8 : 12;
     const std::int64_t want = config().smoke ? 92 : kQueens12;
@@ -166,7 +170,10 @@ std::vector<ChildValue> fj_job(const std::string& kernel, const ChildArgs& a) {
           return std::int64_t{0};
 #endif
         },
-        [&] { return nqueens_serial_elision(n, 0, kEmptyBoard); });
+        [&] {
+          return elision ? nqueens_serial_elision(n, 0, kEmptyBoard)
+                         : nqueens_serial(n, 0, kEmptyBoard);
+        });
   }
   return {{"seconds", s}};
 }
@@ -331,7 +338,7 @@ void register_forkjoin_benchmarks() {
                 std::int64_t size) {
     auto* b = benchmark::RegisterBenchmark(
         name.c_str(), [job, peer, size](benchmark::State& s) { BM_child(s, job, peer, size); });
-    if (peer == "serial") {
+    if (peer == "serial" || peer == "serial_elision") {
       b->ArgName("workers")->Arg(1);
     } else {
       b->Apply(worker_sweep);
@@ -341,6 +348,7 @@ void register_forkjoin_benchmarks() {
   for (const char* k : {"fib", "skynet", "nqueens"}) {
     for (const auto& p : peers)
       reg(std::string("BM_fj_") + k + "/" + p, std::string("fj_") + k, p, 0);
+    reg(std::string("BM_fj_") + k + "/serial_elision", std::string("fj_") + k, "serial_elision", 0);
   }
   for (const char* k : {"pfor", "reduce"}) {
     for (const char* p : {"serial", "weft_group", "tbb"}) {

@@ -4,9 +4,8 @@
 //
 //   BM_skynet/<peer>/leaves:1000000/workers:W    peers: weft (spawn per node), tbb
 //                                               (task_group per node), omp (omp task per
-//                                               child + taskwait), serial (the serial
-//                                               elision: each child called in place, its
-//                                               sum in the same array of 10 results)
+//                                               child + taskwait), serial (the plain
+//                                               recursion with a running sum)
 //   BM_skynet/<peer>/leaves:100000/workers:W     the same with 100k leaves, where Boost.Fiber
 //                                               (a fiber per node, 64 KiB fixedsize stacks,
 //                                               work_stealing(W, suspend=true)) joins in
@@ -94,7 +93,7 @@ std::vector<ChildValue> skynet_child(const ChildArgs& a) {
                         [&] { return timed(leaves, [&] { return skynet_fiber(0, leaves); }); });
   } else if (a.peer == "serial") {
     s = timed(leaves, [&] {
-      const std::int64_t r = skynet_serial_elision(0, leaves);
+      const std::int64_t r = skynet_serial(0, leaves);
       benchmark::DoNotOptimize(r);
       return r;
     });

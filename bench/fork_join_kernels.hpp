@@ -3,16 +3,20 @@
 //
 // Per kernel: <kernel>_spawn_join (weft::spawn + Task::join), <kernel>_task_group
 // (weft::TaskGroup), <kernel>_tbb (oneTBB's tbb::task_group), <kernel>_omp (OpenMP tasks,
-// where WEFT_BENCH_OPENMP is defined) and <kernel>_serial_elision, the serial floor. No
-// serial cutoff anywhere: every call that forks spawns its children.
+// where WEFT_BENCH_OPENMP is defined), and two serial floors. No serial cutoff anywhere:
+// every call that forks spawns its children.
 //
-// The floor is the serial elision of the TaskGroup kernel (Cilk's term): the same code with
-// each g.spawn(f) replaced by a call f() and g.wait() removed -- the same array of child
-// results, the same copies of the board. The ratio "x serial" is meant as the runtime's
-// overhead over the same algorithm run without it, so the floor must be that algorithm
-// minus the runtime, not a leaner hand-written recursion (Lace's nqueens-seq is exactly the
-// elision of its nqueens-lace, for the same reason). The elisions are [[gnu::noinline]] at
-// the recursive function so that the compiler cannot fold the floor away.
+// The floors:
+//  - <kernel>_serial: the plain recursion a user would write without a runtime (fib's sum
+//    of two calls, skynet's running sum, nqueens on a by-value board). The "serial" peer of
+//    every table, as before issue #10's work; the compiler may optimize it freely.
+//  - <kernel>_serial_elision: the serial elision of the TaskGroup kernel (Cilk's term): the
+//    same code with each g.spawn(f) replaced by a call f() and g.wait() removed -- the same
+//    array of child results, the same copies of the board. The ratio to it is the
+//    runtime's overhead over the same algorithm run without it (Lace's nqueens-seq is
+//    exactly the elision of its nqueens-lace, and issue #10's nqueens floor is that).
+//    [[gnu::noinline]] at the recursive function, like the spawning kernels, which cannot
+//    inline themselves either. For fib the elision is the plain recursion.
 #pragma once
 
 #include <oneapi/tbb/task_group.h>
@@ -64,8 +68,10 @@ inline std::int64_t fib_omp(int n) {
 }
 #endif
 
-// The elision of fib_task_group: a = fib(n - 1); b = fib(n - 2); a + b. Not constexpr-folded:
-// n comes from the environment at run time.
+// fib's plain floor is bench_common.hpp's fib_serial (constexpr, but called with an n read
+// at run time: an ordinary recursion).
+
+// The elision of fib_task_group: a = fib(n - 1); b = fib(n - 2); a + b.
 [[gnu::noinline]] inline std::int64_t fib_serial_elision(int n) {
   return n < 2 ? n : fib_serial_elision(n - 1) + fib_serial_elision(n - 2);
 }
@@ -123,6 +129,14 @@ inline std::int64_t skynet_omp(std::int64_t num, std::int64_t size) {
   return sum;
 }
 #endif
+
+inline std::int64_t skynet_serial(std::int64_t num, std::int64_t size) {
+  if (size == 1) return num;
+  const std::int64_t sub = size / 10;
+  std::int64_t sum = 0;
+  for (int i = 0; i < 10; ++i) sum += skynet_serial(num + i * sub, sub);
+  return sum;
+}
 
 // The elision of skynet_task_group.
 [[gnu::noinline]] inline std::int64_t skynet_serial_elision(std::int64_t num, std::int64_t size) {
@@ -224,6 +238,17 @@ inline std::int64_t nqueens_omp(int n, int row, const Board& b) {
   return total;
 }
 #endif
+
+inline std::int64_t nqueens_serial(int n, int row, Board b) {
+  if (row == n) return 1;
+  std::int64_t total = 0;
+  for (int c = 0; c < n; ++c) {
+    if (!nqueens_safe(b, row, c)) continue;
+    b.col[row] = static_cast<char>(c);
+    total += nqueens_serial(n, row + 1, b);
+  }
+  return total;
+}
 
 // The elision of nqueens_task_group: the lambda copies the board as the spawned one does,
 // and is called at once.
