@@ -63,7 +63,7 @@ for p in "${presets[@]}"; do
     *) flags=(-O2); slow=1 ;;
   esac
   for src in uaf_lock uaf_ctl mutex_external_wake_livelock io_starve idle_fdwait dtor_in_handoff dtor_ctl; do
-    g++ -std=c++20 "${flags[@]}" -Iinclude "$dir/$src.cpp" "build/$p/libweft.a" -ltbb -pthread \
+    g++ -std=c++20 "${flags[@]}" -Iinclude -I"build/$p/include" "$dir/$src.cpp" "build/$p/libweft.a" -ltbb -pthread \
       -o "$bin/$src"
   done
   gcc -shared -fPIC -O2 -o "$bin/enosys_preload.so" "$dir/enosys_preload.c"
