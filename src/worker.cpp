@@ -49,7 +49,7 @@ void Worker::note_running_forks(ForkDeque* d) noexcept {
   return tls_worker;
 }
 
-constinit ForkDeque plain_thread_forks;
+constinit ForkDeque plain_thread_forks{ForkDeque::Inert{}};
 
 // Called by a TaskGroup constructor that found no deque through running_forks(); reads
 // the thread pointer with the same barrier as current_worker().

@@ -161,9 +161,14 @@ class ForkDeque {
   }
 
   // ---- the scheduler's pool ----
-  // Constant-initialized (plain_thread_forks exists before any static initializer runs).
   constexpr ForkDeque() noexcept
       : top_(slots_), split_(slots_), all_stolen_(true), ts_(0), request_(true) {}
+  // A deque that is all zero, for plain_thread_forks: constant-initialized (it exists
+  // before any static initializer runs) and in .bss rather than 64 KiB of .data. Its
+  // empty owner stack makes owned_by_caller() false, the only question ever asked of it.
+  struct Inert {};
+  constexpr explicit ForkDeque(Inert) noexcept
+      : top_(nullptr), split_(nullptr), all_stolen_(false), ts_(0), request_(false) {}
   void reset() noexcept;
   std::atomic<bool> listed{false};  // in the stranded list (changed under its mutex)
 
