@@ -72,6 +72,15 @@ inline double seconds_between(Clock::time_point a, Clock::time_point b) {
 }
 
 // Plain recursive fib, for checking sizes.
+// The cheap loop body of the parallel_for/reduce benchmarks: SplitMix64's finalizer, a few
+// multiplies the compiler cannot fold or vectorize away across iterations.
+inline std::uint64_t mix64(std::uint64_t x) {
+  x += 0x9E3779B97F4A7C15ULL;
+  x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ULL;
+  x = (x ^ (x >> 27)) * 0x94D049BB133111EBULL;
+  return x ^ (x >> 31);
+}
+
 constexpr std::int64_t fib_serial(int n) {
   return n < 2 ? n : fib_serial(n - 1) + fib_serial(n - 2);
 }

@@ -45,12 +45,6 @@ namespace weft_bench {
 namespace {
 
 // ---- parallel_for / reduce ----
-inline std::uint64_t mix(std::uint64_t x) {
-  x += 0x9E3779B97F4A7C15ULL;
-  x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ULL;
-  x = (x ^ (x >> 27)) * 0x94D049BB133111EBULL;
-  return x ^ (x >> 31);
-}
 struct alignas(64) Partial {
   std::uint64_t v = 0;
 };
@@ -65,7 +59,7 @@ inline int thread_slot() {
 
 std::uint64_t pfor_expected(std::int64_t n) {
   std::uint64_t s = 0;
-  for (std::int64_t i = 0; i < n; ++i) s += mix(static_cast<std::uint64_t>(i));
+  for (std::int64_t i = 0; i < n; ++i) s += mix64(static_cast<std::uint64_t>(i));
   return s;
 }
 
@@ -189,7 +183,7 @@ std::vector<ChildValue> loop_job(bool reduce, const ChildArgs& a) {
   auto weft_body = [&]() -> std::int64_t {
     if (reduce) {
       auto f = [](std::int64_t lo, std::int64_t hi, std::uint64_t acc) {
-        for (std::int64_t i = lo; i < hi; ++i) acc += mix(static_cast<std::uint64_t>(i));
+        for (std::int64_t i = lo; i < hi; ++i) acc += mix64(static_cast<std::uint64_t>(i));
         return acc;
       };
       auto plus = [](std::uint64_t x, std::uint64_t y) { return x + y; };
@@ -199,7 +193,7 @@ std::vector<ChildValue> loop_job(bool reduce, const ChildArgs& a) {
     }
     for (auto& p : part) p.v = 0;
     auto body = [&part](std::int64_t i) {
-      part[thread_slot()].v += mix(static_cast<std::uint64_t>(i));
+      part[thread_slot()].v += mix64(static_cast<std::uint64_t>(i));
     };
     if (grain) {
       weft::parallel_for(std::int64_t{0}, n, grain, body);
@@ -214,7 +208,7 @@ std::vector<ChildValue> loop_job(bool reduce, const ChildArgs& a) {
     if (reduce) {
       auto f = [](const tbb::blocked_range<std::int64_t>& r, std::uint64_t acc) {
         for (std::int64_t i = r.begin(); i < r.end(); ++i)
-          acc += mix(static_cast<std::uint64_t>(i));
+          acc += mix64(static_cast<std::uint64_t>(i));
         return acc;
       };
       auto plus = [](std::uint64_t x, std::uint64_t y) { return x + y; };
@@ -229,7 +223,7 @@ std::vector<ChildValue> loop_job(bool reduce, const ChildArgs& a) {
     }
     for (auto& p : part) p.v = 0;
     auto body = [&part](std::int64_t i) {
-      part[thread_slot()].v += mix(static_cast<std::uint64_t>(i));
+      part[thread_slot()].v += mix64(static_cast<std::uint64_t>(i));
     };
     if (grain) {
       tbb::parallel_for(
@@ -252,7 +246,7 @@ std::vector<ChildValue> loop_job(bool reduce, const ChildArgs& a) {
     // trip count (-Wsign-compare).
     const auto count = static_cast<std::uint64_t>(n);
 #pragma omp taskloop reduction(+ : s)
-    for (std::uint64_t i = 0; i < count; ++i) s += mix(i);
+    for (std::uint64_t i = 0; i < count; ++i) s += mix64(i);
 #endif
     return static_cast<std::int64_t>(s);
   };
@@ -260,7 +254,7 @@ std::vector<ChildValue> loop_job(bool reduce, const ChildArgs& a) {
     if (reduce) return static_cast<std::int64_t>(pfor_expected(n));
     for (auto& p : part) p.v = 0;
     for (std::int64_t i = 0; i < n; ++i)
-      part[thread_slot()].v += mix(static_cast<std::uint64_t>(i));
+      part[thread_slot()].v += mix64(static_cast<std::uint64_t>(i));
     std::uint64_t s = 0;
     for (auto& p : part) s += p.v;
     return static_cast<std::int64_t>(s);

@@ -30,16 +30,9 @@
 namespace weft_bench {
 namespace {
 
-inline std::uint64_t mix(std::uint64_t x) {
-  x += 0x9E3779B97F4A7C15ULL;
-  x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ULL;
-  x = (x ^ (x >> 27)) * 0x94D049BB133111EBULL;
-  return x ^ (x >> 31);
-}
-
 inline std::uint64_t body(std::int64_t lo, std::int64_t hi) {
   std::uint64_t s = 0;
-  for (std::int64_t i = lo; i < hi; ++i) s += mix(static_cast<std::uint64_t>(i));
+  for (std::int64_t i = lo; i < hi; ++i) s += mix64(static_cast<std::uint64_t>(i));
   return s;
 }
 
@@ -143,7 +136,7 @@ void BM_pfor_omp(benchmark::State& state) {
     std::uint64_t s = 0;
 #pragma omp parallel for schedule(dynamic, grain) num_threads(static_cast<int>(workers)) \
     reduction(+ : s)
-    for (std::int64_t i = 0; i < n; ++i) s += mix(static_cast<std::uint64_t>(i));
+    for (std::int64_t i = 0; i < n; ++i) s += mix64(static_cast<std::uint64_t>(i));
     return s;
   });
 }
