@@ -28,16 +28,10 @@ void GroupState::fail(std::exception_ptr e) noexcept {
   }
 }
 
-void GroupState::rethrow_error() {
+std::exception_ptr GroupState::take_error() noexcept {
   std::exception_ptr e = std::move(error_.e);
   error_.e.~exception_ptr();
-  std::rethrow_exception(std::move(e));
-}
-
-void GroupState::report_error() noexcept {
-  std::exception_ptr e = std::move(error_.e);
-  error_.e.~exception_ptr();
-  unhandled_exception(0, std::move(e));
+  return e;
 }
 
 void sync_one(ForkDeque& d) noexcept {
@@ -106,7 +100,7 @@ void TaskGroup::finish_wait() {
   wait_foreign();
   // The object for foreign children stays (kForeign with it): the group is reusable.
   const std::uint32_t flags = flags_.fetch_and(kForeign, std::memory_order_acq_rel);
-  if (flags & kFailing) rethrow_error();
+  if (flags & kFailing) std::rethrow_exception(take_error());
 }
 
 void TaskGroup::destroy_slow() noexcept {
@@ -122,7 +116,9 @@ void TaskGroup::destroy_slow() noexcept {
   }
   wait_foreign();
   delete foreign_.load(std::memory_order_acquire);
-  if (flags_.load(std::memory_order_acquire) & kFailing) report_error();
+  if (flags_.load(std::memory_order_acquire) & kFailing) {
+    detail::unhandled_exception(0, take_error());
+  }
 }
 
 }  // namespace weft

@@ -26,10 +26,8 @@ struct GroupState {
   // The first exception wins; it also cancels the group, as in oneTBB and Cilk.
   void fail(std::exception_ptr e) noexcept;
 
-  // The exception wait() rethrows, leaving the group empty again.
-  [[noreturn]] void rethrow_error();
-  // Hands the exception nobody waited for to the unhandled-exception handler.
-  void report_error() noexcept;
+  // Moves the exception out of error_ and ends error_'s lifetime (kFailing was set).
+  std::exception_ptr take_error() noexcept;
 
   // kFailing: error_ holds the first exception (its writer is whoever set the bit).
   // kForeign: children spawned by others than the owner exist (TaskGroup::foreign_).

@@ -49,14 +49,13 @@ using ForkRun = void (*)(ForkSlot*) noexcept;
 
 inline constexpr std::size_t kForkSlotStorage = 40;
 
-// Every member initialized: ForkDeque has a constant initializer (plain_thread_forks).
 struct alignas(64) ForkSlot {
-  ForkRun run = nullptr;
-  GroupState* group = nullptr;
+  ForkRun run;
+  GroupState* group;
   // Used only once the slot was stolen: 0, the waiting owner, or kJoinDone. 0 whenever
   // the slot is free (sync_one() resets it after a stolen run).
   std::atomic<std::uintptr_t> done{0};
-  alignas(8) unsigned char storage[kForkSlotStorage] = {};
+  alignas(8) unsigned char storage[kForkSlotStorage];
 };
 static_assert(sizeof(ForkSlot) == 64);
 
@@ -161,14 +160,14 @@ class ForkDeque {
   }
 
   // ---- the scheduler's pool ----
-  constexpr ForkDeque() noexcept
-      : top_(slots_), split_(slots_), all_stolen_(true), ts_(0), request_(true) {}
+  // A new deque writes only each slot's done word (the rest is written by a push).
+  ForkDeque() noexcept : top_(slots_), split_(slots_), all_stolen_(true), ts_(0), request_(true) {}
   // A deque that is all zero, for plain_thread_forks: constant-initialized (it exists
   // before any static initializer runs) and in .bss rather than 64 KiB of .data. Its
   // empty owner stack makes owned_by_caller() false, the only question ever asked of it.
   struct Inert {};
   constexpr explicit ForkDeque(Inert) noexcept
-      : top_(nullptr), split_(nullptr), all_stolen_(false), ts_(0), request_(false) {}
+      : top_(nullptr), split_(nullptr), all_stolen_(false), ts_(0), request_(false), slots_{} {}
   void reset() noexcept;
   std::atomic<bool> listed{false};  // in the stranded list (changed under its mutex)
 
