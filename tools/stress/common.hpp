@@ -101,6 +101,25 @@ inline std::uint64_t mix(std::uint64_t x) noexcept {
   return x ^ (x >> 31);
 }
 
+// A node of a random tree whose shape follows from its seed alone, so that a sequential
+// walk of the same tree knows what the concurrent run must produce (spawn-tree,
+// fork-join). Each workload salts the seed differently for children and values, and its
+// node type (the Derived of this base) adds what else a node decides.
+template <class Derived, std::uint64_t kChildSalt, std::uint64_t kValueSalt>
+struct SeededNode {
+  std::uint64_t seed;
+  unsigned depth_left;
+  unsigned max_fan;
+
+  unsigned fanout() const {
+    return depth_left == 0 ? 0 : static_cast<unsigned>(mix(seed) % (max_fan + 1));
+  }
+  Derived child(unsigned i) const {
+    return Derived{{mix(seed + kChildSalt + i), depth_left - 1, max_fan}};
+  }
+  std::uint64_t own_value() const { return mix(seed ^ kValueSalt) & 0xffff; }
+};
+
 // Where the run is, for failure and watchdog messages (written by the driver).
 struct Where {
   std::atomic<const char*> workload{"(startup)"};

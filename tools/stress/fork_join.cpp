@@ -27,16 +27,7 @@ struct Thrown : std::exception {
 
 enum class Act { kNothing, kYield, kSleep, kLock, kFor, kReduce };
 
-struct FjNode {
-  std::uint64_t seed;
-  unsigned depth_left;
-  unsigned max_fan;
-
-  unsigned fanout() const {
-    return depth_left == 0 ? 0 : static_cast<unsigned>(mix(seed) % (max_fan + 1));
-  }
-  FjNode child(unsigned i) const { return {mix(seed + 0x2000 + i), depth_left - 1, max_fan}; }
-  std::uint64_t own_value() const { return mix(seed ^ 0x1234) & 0xffff; }
+struct FjNode : SeededNode<FjNode, 0x2000, 0x1234> {
   bool throws() const { return mix(seed ^ 0x99) % 100 < 4; }   // after its own subtree
   bool cancels() const { return mix(seed ^ 0x55) % 100 < 3; }  // its group, mid-spawn
   bool destructor_waits() const { return mix(seed ^ 0x33) % 4 == 0; }
@@ -206,8 +197,8 @@ void run_fork_join(Round& r) {
   const std::uint64_t cap = kTsan ? 300 : 3000;
   std::uint64_t done = 0;
   while (done < r.ops) {
-    FjNode root{rng.next(), static_cast<unsigned>(rng.range(1, 8)),
-                static_cast<unsigned>(rng.range(1, 6))};
+    FjNode root{{rng.next(), static_cast<unsigned>(rng.range(1, 8)),
+                 static_cast<unsigned>(rng.range(1, 6))}};
     std::uint64_t count = 0;
     for (;;) {
       count = 0;

@@ -31,16 +31,7 @@ struct Thrown : std::exception {
 
 enum class How { kJoin, kDetach, kThrow };
 
-struct Node {
-  std::uint64_t seed;
-  unsigned depth_left;
-  unsigned max_fan;
-
-  unsigned fanout() const {
-    return depth_left == 0 ? 0 : static_cast<unsigned>(mix(seed) % (max_fan + 1));
-  }
-  Node child(unsigned i) const { return {mix(seed + 0x1000 + i), depth_left - 1, max_fan}; }
-  std::uint64_t own_value() const { return mix(seed ^ 0xabcdef) & 0xffff; }
+struct Node : SeededNode<Node, 0x1000, 0xabcdef> {
   std::uint64_t hash() const { return mix(seed ^ 0x5eed); }
   How how() const {
     const std::uint64_t p = mix(seed ^ 0x77) % 100;
@@ -144,8 +135,8 @@ void run_spawn_tree(Round& r) {
     std::uint64_t expected_value = 0;
     const unsigned ntrees = static_cast<unsigned>(rng.range(1, 6));
     for (unsigned k = 0; k < ntrees && e.nodes + tree_cap <= kMaxLive; ++k) {
-      Node root{rng.next(), static_cast<unsigned>(rng.range(0, 9)),
-                static_cast<unsigned>(rng.range(1, 8))};
+      Node root{{rng.next(), static_cast<unsigned>(rng.range(0, 9)),
+                 static_cast<unsigned>(rng.range(1, 8))}};
       for (;;) {
         Expect probe;
         walk(root, probe, tree_cap);
