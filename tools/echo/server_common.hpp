@@ -1,14 +1,16 @@
 // SPDX-License-Identifier: Apache-2.0
 // What the echo tools and servers share: stop signals, the descriptor limit, and the
-// servers' constants and error/drain helpers. The protocol is plain TCP echo: every byte
-// received is sent back, in order. These headers are header-only so that each user (tools,
-// tests/net_test.cpp, bench/bench_echo.cpp) compiles them with its own flags, sanitizers
-// included.
+// servers' constants, error and drain helpers and connection registry (Connections). The
+// protocol is plain TCP echo: every byte received is sent back, in order. These headers
+// are header-only so that each user (tools, tests/net_test.cpp, bench/bench_echo.cpp)
+// compiles them with its own flags, sanitizers included.
 #pragma once
 
 #include <pthread.h>
 #include <signal.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <chrono>
@@ -98,5 +100,66 @@ inline void wait_drained(std::unique_lock<std::mutex>& lock, std::condition_vari
 }
 
 }  // namespace detail
+
+// What both echo servers keep about their connections: the open descriptors, the stop
+// flag, and the accepted and error counts. The mutex is never held across a suspension
+// point (weft coroutines take it only in admit() and finish()).
+class Connections {
+ public:
+  explicit Connections(const char* server) : server_(server) {}
+
+  bool stopping() const noexcept { return stopping_.load(std::memory_order_relaxed); }
+  std::uint64_t accepted() const noexcept { return accepted_.load(std::memory_order_relaxed); }
+  std::uint64_t errors() const noexcept { return errors_.load(std::memory_order_relaxed); }
+  std::size_t live() const {
+    std::lock_guard<std::mutex> lock(mu_);
+    return live_.size();
+  }
+  void error(const char* what) noexcept { detail::log_error(errors_, server_, what); }
+
+  // Registers an accepted descriptor and counts it; once stopping, closes it and returns
+  // false instead. Under the same lock that hang_up_all_and_wait() takes after
+  // begin_stop(): either that sees this descriptor and hangs it up, or this sees the flag.
+  bool admit(int fd) {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (stopping()) {
+        ::close(fd);
+        return false;
+      }
+      live_.insert(fd);
+    }
+    accepted_.fetch_add(1, std::memory_order_relaxed);
+    return true;
+  }
+  // The connection has ended: closes its descriptor, under the lock, so that
+  // hang_up_all_and_wait() never shuts down a reused descriptor number.
+  void finish(int fd) noexcept {
+    std::lock_guard<std::mutex> lock(mu_);
+    live_.erase(fd);
+    ::close(fd);
+    if (live_.empty()) drained_.notify_all();
+  }
+
+  void begin_stop() noexcept { stopping_.store(true, std::memory_order_relaxed); }
+  // Hangs up every open connection and waits (bounded by kStopLimit) until each has
+  // called finish(). shutdown(), not close(): the connection still owns its descriptor
+  // (it may be inside a wait on it), and the hang-up makes its read return 0 or its
+  // write fail.
+  void hang_up_all_and_wait() {
+    std::unique_lock<std::mutex> lock(mu_);
+    for (int fd : live_) ::shutdown(fd, SHUT_RDWR);
+    detail::wait_drained(lock, drained_, live_, server_);
+  }
+
+ private:
+  const char* const server_;  // the name errors are printed with
+  std::atomic<bool> stopping_{false};
+  std::atomic<std::uint64_t> accepted_{0};
+  std::atomic<std::uint64_t> errors_{0};
+  mutable std::mutex mu_;  // guards live_
+  std::condition_variable drained_;
+  std::unordered_set<int> live_;
+};
 
 }  // namespace weft_echo

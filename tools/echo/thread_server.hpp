@@ -19,7 +19,6 @@
 #include <string>
 #include <system_error>
 #include <thread>
-#include <unordered_set>
 #include <weft/net.hpp>
 
 #include "server_common.hpp"
@@ -40,27 +39,20 @@ class ThreadEchoServer {
   ThreadEchoServer& operator=(const ThreadEchoServer&) = delete;
 
   std::uint16_t port() const noexcept { return port_; }
-  std::uint64_t accepted() const noexcept { return accepted_.load(std::memory_order_relaxed); }
-  std::uint64_t errors() const noexcept { return errors_.load(std::memory_order_relaxed); }
-  std::size_t live_connections() const {
-    std::lock_guard<std::mutex> lock(mu_);
-    return live_.size();
-  }
+  std::uint64_t accepted() const noexcept { return connections_.accepted(); }
+  std::uint64_t errors() const noexcept { return connections_.errors(); }
+  std::size_t live_connections() const { return connections_.live(); }
 
   void stop() {
     std::lock_guard<std::mutex> once(stop_mu_);
     if (stopped_) return;
     stopped_ = true;
-    stopping_.store(true, std::memory_order_relaxed);
+    connections_.begin_stop();
     ::shutdown(listener_.get(), SHUT_RDWR);
     accept_thread_.join();
-    {
-      std::unique_lock<std::mutex> lock(mu_);
-      for (int fd : live_) ::shutdown(fd, SHUT_RDWR);
-      detail::wait_drained(lock, drained_, live_, "weft-echo-threads");
-    }
-    for (Conn& c : conns_) c.thread.join();
-    conns_.clear();
+    connections_.hang_up_all_and_wait();
+    for (Conn& c : threads_) c.thread.join();
+    threads_.clear();
     listener_.reset();
   }
 
@@ -71,12 +63,12 @@ class ThreadEchoServer {
   };
 
   // Joins the threads of connections that have ended (only the accept thread and stop(),
-  // after the accept thread has ended, touch conns_).
+  // after the accept thread has ended, touch threads_).
   void reap() {
-    for (auto it = conns_.begin(); it != conns_.end();) {
+    for (auto it = threads_.begin(); it != threads_.end();) {
       if (it->done.load(std::memory_order_acquire)) {
         it->thread.join();
-        it = conns_.erase(it);
+        it = threads_.erase(it);
       } else {
         ++it;
       }
@@ -84,32 +76,32 @@ class ThreadEchoServer {
   }
 
   void spawn_thread(int fd) {
-    conns_.emplace_back();
-    Conn& c = conns_.back();
+    threads_.emplace_back();
+    Conn& c = threads_.back();
     try {
       c.thread = std::thread([this, fd, &c] { serve(fd, c.done); });
     } catch (...) {
-      conns_.pop_back();
+      threads_.pop_back();
       throw;
     }
   }
 
   void accept_loop() noexcept {
     std::uint64_t since_reap = 0;
-    while (!stopping_.load(std::memory_order_relaxed)) {
+    while (!connections_.stopping()) {
       pollfd p{listener_.get(), POLLIN, 0};
       const int rc = ::poll(&p, 1, static_cast<int>(kAcceptPoll.count()));
       if (rc == 0 || (rc < 0 && errno == EINTR)) {
         reap();
         continue;
       }
-      if (stopping_.load(std::memory_order_relaxed)) break;
+      if (connections_.stopping()) break;
       // Blocking descriptors for the baseline: no SOCK_NONBLOCK.
       const int fd = ::accept4(listener_.get(), nullptr, nullptr, SOCK_CLOEXEC);
       if (fd < 0) {
         const int err = errno;
         if (err == EAGAIN || err == EWOULDBLOCK || err == EINTR || err == ECONNABORTED) continue;
-        detail::log_error(errors_, "weft-echo-threads", std::strerror(err));
+        connections_.error(std::strerror(err));
         if (err == EMFILE || err == ENFILE || err == ENOBUFS || err == ENOMEM) {
           std::this_thread::sleep_for(std::chrono::milliseconds(10));
           continue;
@@ -118,20 +110,12 @@ class ThreadEchoServer {
       }
       const int one = 1;
       ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-      {
-        std::lock_guard<std::mutex> lock(mu_);
-        if (stopping_.load(std::memory_order_relaxed)) {
-          ::close(fd);
-          break;
-        }
-        live_.insert(fd);
-      }
-      accepted_.fetch_add(1, std::memory_order_relaxed);
+      if (!connections_.admit(fd)) break;
       try {
         spawn_thread(fd);
       } catch (const std::exception& e) {
-        detail::log_error(errors_, "weft-echo-threads", e.what());
-        finish(fd);
+        connections_.error(e.what());
+        connections_.finish(fd);
       }
       if (++since_reap == 256) {
         since_reap = 0;
@@ -160,27 +144,15 @@ class ThreadEchoServer {
       // End-of-stream, ECONNRESET, or stop() hung up.
       if (n <= 0 || !send_all(fd, buf, static_cast<std::size_t>(n))) break;
     }
-    finish(fd);
+    connections_.finish(fd);
     done.store(true, std::memory_order_release);
   }
 
-  void finish(int fd) noexcept {
-    std::lock_guard<std::mutex> lock(mu_);
-    live_.erase(fd);
-    ::close(fd);
-    if (live_.empty()) drained_.notify_all();
-  }
-
+  Connections connections_{"weft-echo-threads"};  // outlives every connection thread
   weft::net::Socket listener_;
   std::uint16_t port_ = 0;
   std::thread accept_thread_;
-  std::list<Conn> conns_;  // std::list: a Conn's address is captured by its thread
-  std::atomic<bool> stopping_{false};
-  std::atomic<std::uint64_t> accepted_{0};
-  std::atomic<std::uint64_t> errors_{0};
-  mutable std::mutex mu_;
-  std::condition_variable drained_;
-  std::unordered_set<int> live_;
+  std::list<Conn> threads_;  // std::list: a Conn's address is captured by its thread
   std::mutex stop_mu_;
   bool stopped_ = false;
 };

@@ -14,7 +14,6 @@
 #include <mutex>
 #include <string>
 #include <system_error>
-#include <unordered_set>
 #include <weft/net.hpp>
 #include <weft/weft.hpp>
 
@@ -38,12 +37,9 @@ class WeftEchoServer {
   WeftEchoServer& operator=(const WeftEchoServer&) = delete;
 
   std::uint16_t port() const noexcept { return port_; }
-  std::uint64_t accepted() const noexcept { return accepted_.load(std::memory_order_relaxed); }
-  std::uint64_t errors() const noexcept { return errors_.load(std::memory_order_relaxed); }
-  std::size_t live_connections() const {
-    std::lock_guard<std::mutex> lock(mu_);
-    return live_.size();
-  }
+  std::uint64_t accepted() const noexcept { return connections_.accepted(); }
+  std::uint64_t errors() const noexcept { return connections_.errors(); }
+  std::size_t live_connections() const { return connections_.live(); }
 
   // Stops accepting, hangs up every open connection and waits until each connection's
   // coroutine has ended. Call from a plain thread; idempotent.
@@ -51,29 +47,24 @@ class WeftEchoServer {
     std::lock_guard<std::mutex> once(stop_mu_);
     if (stopped_) return;
     stopped_ = true;
-    stopping_.store(true, std::memory_order_relaxed);
+    connections_.begin_stop();
     // Wakes the accept wait at once on Linux; the kAcceptPoll timeout bounds it otherwise.
     ::shutdown(listener_.get(), SHUT_RDWR);
     accept_task_.join();  // accept_loop catches everything, so this does not throw
-    std::unique_lock<std::mutex> lock(mu_);
-    // shutdown(), not close(): the coroutine still owns the descriptor (it may be inside a
-    // wait on it), and the hang-up makes its read return 0 or its write fail.
-    for (int fd : live_) ::shutdown(fd, SHUT_RDWR);
-    detail::wait_drained(lock, drained_, live_, "weft-echo");
-    lock.unlock();
+    connections_.hang_up_all_and_wait();
     listener_.reset();
   }
 
  private:
   void accept_loop() noexcept {
-    while (!stopping_.load(std::memory_order_relaxed)) {
+    while (!connections_.stopping()) {
       int fd = -1;
       try {
         fd = weft::net::accept(listener_.get(), kAcceptPoll);
       } catch (const std::system_error& e) {
         if (weft::net::is_timeout(e)) continue;
-        if (stopping_.load(std::memory_order_relaxed)) break;
-        detail::log_error(errors_, "weft-echo", e.what());
+        if (connections_.stopping()) break;
+        connections_.error(e.what());
         const int err = e.code().value();
         if (e.code().category() == std::generic_category() &&
             (err == EMFILE || err == ENFILE || err == ENOBUFS || err == ENOMEM)) {
@@ -82,25 +73,15 @@ class WeftEchoServer {
         }
         break;  // the listener itself is broken
       } catch (const std::exception& e) {
-        detail::log_error(errors_, "weft-echo", e.what());
+        connections_.error(e.what());
         break;
       }
-      {
-        std::lock_guard<std::mutex> lock(mu_);
-        // Registered under the same lock that stop() takes after setting stopping_: either
-        // stop() sees this fd and hangs it up, or this sees stopping_ and drops it.
-        if (stopping_.load(std::memory_order_relaxed)) {
-          ::close(fd);
-          break;
-        }
-        live_.insert(fd);
-      }
-      accepted_.fetch_add(1, std::memory_order_relaxed);
+      if (!connections_.admit(fd)) break;
       try {
         sched_.spawn([this, fd] { serve(fd); }).detach();
       } catch (const std::exception& e) {
-        detail::log_error(errors_, "weft-echo", e.what());
-        finish(fd);
+        connections_.error(e.what());
+        connections_.finish(fd);
       }
     }
   }
@@ -117,31 +98,19 @@ class WeftEchoServer {
     } catch (const std::system_error& e) {
       // A peer that resets or vanishes mid-write is routine for a server, not an error.
       const int err = e.code().value();
-      if (err != ECONNRESET && err != EPIPE && !stopping_.load(std::memory_order_relaxed))
-        detail::log_error(errors_, "weft-echo", e.what());
+      if (err != ECONNRESET && err != EPIPE && !connections_.stopping())
+        connections_.error(e.what());
     } catch (const std::exception& e) {
-      detail::log_error(errors_, "weft-echo", e.what());
+      connections_.error(e.what());
     }
-    finish(fd);
+    connections_.finish(fd);
   }
 
-  void finish(int fd) noexcept {
-    std::lock_guard<std::mutex> lock(mu_);
-    live_.erase(fd);
-    ::close(fd);  // under the lock, so stop() never shuts down a reused descriptor number
-    if (live_.empty()) drained_.notify_all();
-  }
-
+  Connections connections_{"weft-echo"};  // outlives every connection coroutine
   weft::Scheduler& sched_;
   weft::net::Socket listener_;
   std::uint16_t port_ = 0;
   weft::Task<void> accept_task_;
-  std::atomic<bool> stopping_{false};
-  std::atomic<std::uint64_t> accepted_{0};
-  std::atomic<std::uint64_t> errors_{0};
-  mutable std::mutex mu_;  // guards live_ (never held across a suspension point)
-  std::condition_variable drained_;
-  std::unordered_set<int> live_;
   std::mutex stop_mu_;
   bool stopped_ = false;
 };
