@@ -3,6 +3,8 @@
 // has the protocol and its memory-order argument).
 #include "weft/detail/fork_deque.hpp"
 
+#include <new>
+
 namespace weft::detail {
 
 void ForkDeque::share_after_push() noexcept {
@@ -29,7 +31,7 @@ void ForkDeque::grow_to(std::uint32_t split) noexcept {
   while (!ts_.compare_exchange_weak(ts, pack(tail_of(ts), split), std::memory_order_release,
                                     std::memory_order_relaxed)) {
   }
-  split_ = slots_ + split;
+  split_ = slots() + split;
 }
 
 bool ForkDeque::share_all() noexcept {
@@ -54,8 +56,8 @@ bool ForkDeque::take_back() noexcept {
     const std::uint32_t split = tail + (i - tail) / 2;
     if (ts_.compare_exchange_weak(ts, pack(tail, split), std::memory_order_relaxed,
                                   std::memory_order_relaxed)) {
-      split_ = slots_ + split;
-      top_ = slots_ + i;
+      split_ = slots() + split;
+      top_ = slots() + i;
       return true;
     }
   }
@@ -73,14 +75,26 @@ ForkSlot* ForkDeque::steal() noexcept {
     // acq_rel: acquire pairs with the owner's release that shared the slot.
     if (ts_.compare_exchange_weak(ts, pack(tail + 1, split_of(ts)), std::memory_order_acq_rel,
                                   std::memory_order_acquire)) {
-      return &slots_[tail];
+      return slots() + tail;
     }
   }
 }
 
+bool ForkDeque::make_slots() noexcept {
+  // 64 slots: one page's worth, so each call faults in about one new page.
+  constexpr std::uint32_t kSlotsPerCall = 4096 / sizeof(ForkSlot);
+  static_assert(kCapacity % kSlotsPerCall == 0);
+  ForkSlot* const end = slots() + kCapacity;
+  if (made_end_ == end) return false;
+  for (std::uint32_t i = 0; i < kSlotsPerCall; ++i)
+    ::new (static_cast<void*>(made_end_ + i)) ForkSlot;
+  made_end_ += kSlotsPerCall;
+  return true;
+}
+
 void ForkDeque::reset() noexcept {
-  top_ = slots_;
-  split_ = slots_;
+  top_ = slots();
+  split_ = slots();
   all_stolen_ = true;
   request_.store(true, std::memory_order_relaxed);
   ts_.store(0, std::memory_order_relaxed);

@@ -19,7 +19,8 @@ ForkDeque* ForkPool::get() {
     free_.pop_back();
     return d;
   }
-  // 64 KiB of slots (zeroed here once: every free slot's done word is 0).
+  // The header alone: its slots are made as pushes reach them (a recycled deque keeps
+  // those it made).
   auto d = std::make_unique<ForkDeque>();
   if (all_.size() == all_.capacity()) all_.reserve(2 * all_.size() + 8);
   free_.reserve(all_.capacity());  // put() never reallocates: it cannot fail

@@ -44,7 +44,7 @@ void sync_one(ForkDeque& d) noexcept {
   // Stolen: suspend until the thief is done (acquire pairs with its exchange), then the
   // slot may be reused.
   if (s->done.load(std::memory_order_acquire) != kJoinDone) current_worker()->wait_word(&s->done);
-  // Free slots keep done == 0 (a new deque's are zero), so a push need not write it: the
+  // Free slots keep done == 0 (make_slots() makes them so), so a push need not write it: the
   // thief's exchange happened before our acquire above, and nobody else touches it.
   s->done.store(0, std::memory_order_relaxed);
   d.pop_stolen();

@@ -5,6 +5,8 @@
 #include "weft/detail/fork_deque.hpp"
 
 #include <gtest/gtest.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <memory>
@@ -79,6 +81,30 @@ TEST(ForkDeque, APushSharesAfterEverythingWasStolenOrAThiefAsked) {
   ForkSlot* s = d->pop_private();
   ASSERT_NE(s, nullptr);
   EXPECT_EQ(id_of(s), 5);
+}
+
+// A stolen child that forks needs a deque of its own, often a new one: making it must not
+// write all 64 KiB of slots (each first touch of a page is a fault, 15 us on a VM), only
+// the header and the slots pushes reach.
+TEST(ForkDeque, ANewDequeTouchesOnlyThePagesItsPushesReach) {
+  const std::size_t page = static_cast<std::size_t>(sysconf(_SC_PAGESIZE));
+  const std::size_t bytes = (sizeof(ForkDeque) + page - 1) / page * page;
+  void* mem = mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  ASSERT_NE(mem, MAP_FAILED);
+  madvise(mem, bytes, MADV_NOHUGEPAGE);  // one fault must not map a whole huge page
+  auto* d = ::new (mem) ForkDeque;
+  for (int i = 0; i < 10; ++i) {
+    ASSERT_FALSE(d->full());
+    put(d->push_slot(), i);
+    d->commit_push();
+  }
+  std::vector<unsigned char> resident(bytes / page);
+  ASSERT_EQ(mincore(mem, bytes, resident.data()), 0);
+  std::size_t touched = 0;
+  for (unsigned char r : resident) touched += r & 1;
+  EXPECT_LE(touched, 2u) << "of " << resident.size() << " pages, after 10 pushes";
+  d->~ForkDeque();
+  munmap(mem, bytes);
 }
 
 TEST(ForkDeque, AFullDequeRefusesAPush) {

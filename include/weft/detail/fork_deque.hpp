@@ -53,7 +53,8 @@ struct alignas(64) ForkSlot {
   ForkRun run;
   GroupState* group;
   // Used only once the slot was stolen: 0, the waiting owner, or kJoinDone. 0 whenever
-  // the slot is free (sync_one() resets it after a stolen run).
+  // the slot is free (sync_one() resets it after a stolen run), so a push need not write
+  // it. The only member a new slot writes.
   std::atomic<std::uintptr_t> done{0};
   alignas(8) unsigned char storage[kForkSlotStorage];
 };
@@ -94,9 +95,11 @@ class ForkDeque {
   }
 
   // No slot is free: the caller runs the task at once (running a child early is always
-  // a valid fork-join schedule).
-  bool full() const noexcept {
-    return top_ == slots_ + kCapacity;
+  // a valid fork-join schedule). Slots are made a page at a time as pushes first reach
+  // them (make_slots), so a new deque costs the pages a fork chain uses, not 64 KiB of
+  // page faults: a stolen child that forks often needs a new one.
+  [[gnu::always_inline]] bool full() noexcept {
+    return top_ == made_end_ && !make_slots();
   }
   // The slot a push fills (not full()).
   ForkSlot* push_slot() noexcept {
@@ -125,7 +128,7 @@ class ForkDeque {
     --top_;
   }
   bool empty() const noexcept {
-    return top_ == slots_;
+    return top_ == slots();
   }
   // True when thieves took every child (or there is none): nothing would be left behind
   // if the owner suspended. Owner only; a relaxed look at tail (a stale one errs safe).
@@ -160,14 +163,26 @@ class ForkDeque {
   }
 
   // ---- the scheduler's pool ----
-  // A new deque writes only each slot's done word (the rest is written by a push).
-  ForkDeque() noexcept : top_(slots_), split_(slots_), all_stolen_(true), ts_(0), request_(true) {}
+  // A new deque writes its header only: no slot exists until a push reaches it.
+  ForkDeque() noexcept
+      : top_(slots()),
+        split_(slots()),
+        made_end_(slots()),
+        all_stolen_(true),
+        ts_(0),
+        request_(true) {}
   // A deque that is all zero, for plain_thread_forks: constant-initialized (it exists
   // before any static initializer runs) and in .bss rather than 64 KiB of .data. Its
   // empty owner stack makes owned_by_caller() false, the only question ever asked of it.
   struct Inert {};
   constexpr explicit ForkDeque(Inert) noexcept
-      : top_(nullptr), split_(nullptr), all_stolen_(false), ts_(0), request_(false), slots_{} {}
+      : top_(nullptr),
+        split_(nullptr),
+        made_end_(nullptr),
+        all_stolen_(false),
+        ts_(0),
+        request_(false),
+        slot_bytes_{} {}
   void reset() noexcept;
   std::atomic<bool> listed{false};  // in the stranded list (changed under its mutex)
 
@@ -178,13 +193,24 @@ class ForkDeque {
   static std::uint32_t split_of(std::uint64_t ts) noexcept {
     return static_cast<std::uint32_t>(ts >> 32);
   }
+  // The slot array: slot_bytes_ holds ForkSlot objects below made_end_ (make_slots()
+  // creates them), raw bytes above.
+  ForkSlot* slots() noexcept {
+    return reinterpret_cast<ForkSlot*>(slot_bytes_);
+  }
+  const ForkSlot* slots() const noexcept {
+    return reinterpret_cast<const ForkSlot*>(slot_bytes_);
+  }
   std::uint32_t index(const ForkSlot* s) const noexcept {
-    return static_cast<std::uint32_t>(s - slots_);
+    return static_cast<std::uint32_t>(s - slots());
   }
   static std::uint64_t pack(std::uint32_t tail, std::uint32_t split) noexcept {
     return (std::uint64_t{split} << 32) | tail;
   }
   void share_after_push() noexcept;
+  // Creates the next page of slots (done == 0) at made_end_; false when all kCapacity
+  // exist (the deque is full).
+  bool make_slots() noexcept;
   static void announce_shared() noexcept;
   // Moves the split to `split` (> the current one), publishing the slots below it.
   void grow_to(std::uint32_t split) noexcept;
@@ -195,6 +221,7 @@ class ForkDeque {
   // the next push starts afresh.
   ForkSlot* top_;
   ForkSlot* split_;
+  ForkSlot* made_end_;           // slots below it exist; reset() keeps them (they stay free)
   bool all_stolen_;              // an empty deque too: its first child is shared at once
   std::uintptr_t stack_lo_ = 0;  // the owner coroutine's stack (0, 0 while pooled)
   std::size_t stack_size_ = 0;
@@ -205,7 +232,7 @@ class ForkDeque {
   alignas(64) std::atomic<std::uint64_t> ts_;
   std::atomic<bool> request_;
 
-  alignas(64) ForkSlot slots_[kCapacity];
+  alignas(64) unsigned char slot_bytes_[kCapacity * sizeof(ForkSlot)];
 };
 
 // Syncs every slot left in `d` (children of groups never waited for), oldest last.
