@@ -234,11 +234,13 @@ void StackCache::trim() noexcept {
   while (cached_.size() > kHot) {
     Stack* s = cached_.back();
     cached_.pop_back();
+    // Before the stack can reach another worker's cache through the allocator: a gauge
+    // that still counted it then would make stats() sum it twice.
+    publish_size();
     madvise(s->lo, s->size, MADV_DONTNEED);
     drop_tsan_fiber(s);
     alloc_.release(s);
   }
-  publish_size();
 }
 
 }  // namespace weft::detail

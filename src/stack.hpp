@@ -104,11 +104,15 @@ class StackCache {
   void put(Stack* s) noexcept;
   void trim() noexcept;
   std::size_t cached() const noexcept { return cached_.size(); }
-  // cached() for other threads (Scheduler::stats()): a relaxed gauge, exact only at rest.
-  std::size_t pooled() const noexcept { return pooled_.load(std::memory_order_relaxed); }
+  // cached() for other threads (Scheduler::stats()): a gauge, exact only at rest. A stack
+  // moves between caches only through the allocator's mutex, after its old cache published
+  // a gauge without it (trim()). Release/acquire: a reader that sees the new cache count
+  // it, then reads the old cache, finds it gone there. (Reading the old cache first can
+  // still count it twice while stacks move: no sum of separate gauges is a snapshot.)
+  std::size_t pooled() const noexcept { return pooled_.load(std::memory_order_acquire); }
 
  private:
-  void publish_size() noexcept { pooled_.store(cached_.size(), std::memory_order_relaxed); }
+  void publish_size() noexcept { pooled_.store(cached_.size(), std::memory_order_release); }
 
   StackAllocator& alloc_;
   std::vector<Stack*> cached_;
