@@ -3,8 +3,6 @@
 // has the protocol and its memory-order argument).
 #include "weft/detail/fork_deque.hpp"
 
-#include <new>
-
 namespace weft::detail {
 
 void ForkDeque::share_after_push() noexcept {
@@ -78,18 +76,6 @@ ForkSlot* ForkDeque::steal() noexcept {
       return slots() + tail;
     }
   }
-}
-
-bool ForkDeque::make_slots() noexcept {
-  // 64 slots: one page's worth, so each call faults in about one new page.
-  constexpr std::uint32_t kSlotsPerCall = 4096 / sizeof(ForkSlot);
-  static_assert(kCapacity % kSlotsPerCall == 0);
-  ForkSlot* const end = slots() + kCapacity;
-  if (made_end_ == end) return false;
-  for (std::uint32_t i = 0; i < kSlotsPerCall; ++i)
-    ::new (static_cast<void*>(made_end_ + i)) ForkSlot;
-  made_end_ += kSlotsPerCall;
-  return true;
 }
 
 void ForkDeque::reset() noexcept {

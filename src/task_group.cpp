@@ -44,9 +44,8 @@ void sync_one(ForkDeque& d) noexcept {
   // Stolen: suspend until the thief is done (acquire pairs with its exchange), then the
   // slot may be reused.
   if (s->done.load(std::memory_order_acquire) != kJoinDone) current_worker()->wait_word(&s->done);
-  // Free slots keep done == 0 (make_slots() makes them so), so a push need not write it: the
-  // thief's exchange happened before our acquire above, and nobody else touches it.
-  s->done.store(0, std::memory_order_relaxed);
+  // The thief's exchange was its last touch of the slot (our acquire above pairs with
+  // it): the next push may make the slot anew.
   d.pop_stolen();
 }
 

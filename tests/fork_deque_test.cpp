@@ -27,7 +27,7 @@ struct Item {
 
 void put(ForkSlot* s, int id) {
   ::new (static_cast<void*>(s->storage)) Item{id};
-  EXPECT_EQ(s->done.load(std::memory_order_relaxed), 0u) << "a free slot's done word is 0";
+  EXPECT_EQ(s->done.load(std::memory_order_relaxed), 0u) << "a pushed slot's done word is 0";
 }
 int id_of(ForkSlot* s) {
   return std::launder(reinterpret_cast<Item*>(s->storage))->id;
@@ -148,7 +148,6 @@ TEST(ForkDeque, EverySlotRunsOnceUnderConcurrentThieves) {
         s = d->newest();
         if (!d->take_back()) {
           while (s->done.load(std::memory_order_acquire) != kJoinDone) std::this_thread::yield();
-          s->done.store(0, std::memory_order_relaxed);  // as sync_one() leaves it
           d->pop_stolen();
           continue;
         }

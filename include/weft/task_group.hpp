@@ -153,7 +153,7 @@ class TaskGroup : private detail::GroupState {
       if (!forks_->full()) [[likely]] {
         detail::ForkSlot* s = forks_->push_slot();
         detail::SlotTask<Fn>::emplace(s, std::forward<F>(f));
-        s->group = this;  // (its done word is 0: see sync_one)
+        s->group = this;
         ++local_;
         forks_->commit_push();
         return;

@@ -35,6 +35,7 @@
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
+#include <new>
 
 #include "weft/detail/coroutine.hpp"
 
@@ -52,9 +53,8 @@ inline constexpr std::size_t kForkSlotStorage = 40;
 struct alignas(64) ForkSlot {
   ForkRun run;
   GroupState* group;
-  // Used only once the slot was stolen: 0, the waiting owner, or kJoinDone. 0 whenever
-  // the slot is free (sync_one() resets it after a stolen run), so a push need not write
-  // it. The only member a new slot writes.
+  // Used only once the slot was stolen: 0 (from the push that filled the slot), the
+  // waiting owner, or kJoinDone.
   std::atomic<std::uintptr_t> done{0};
   alignas(8) unsigned char storage[kForkSlotStorage];
 };
@@ -95,15 +95,16 @@ class ForkDeque {
   }
 
   // No slot is free: the caller runs the task at once (running a child early is always
-  // a valid fork-join schedule). Slots are made a page at a time as pushes first reach
-  // them (make_slots), so a new deque costs the pages a fork chain uses, not 64 KiB of
-  // page faults: a stolen child that forks often needs a new one.
-  [[gnu::always_inline]] bool full() noexcept {
-    return top_ == made_end_ && !make_slots();
+  // a valid fork-join schedule).
+  bool full() noexcept {
+    return top_ == slots() + kCapacity;
   }
-  // The slot a push fills (not full()).
+  // The slot a push fills (not full()), made anew: its done word is 0, the rest is the
+  // caller's to write. Slots exist only from their first push on, so a new deque costs
+  // the pages its pushes reach, not 64 KiB of page faults (a stolen child that forks
+  // often needs a new deque).
   ForkSlot* push_slot() noexcept {
-    return top_;
+    return ::new (static_cast<void*>(top_)) ForkSlot;
   }
   // Makes the filled slot part of the deque. Plain stores, unless a thief asked for more
   // or every shared slot was taken (then the new one is shared at once): both raise
@@ -163,14 +164,9 @@ class ForkDeque {
   }
 
   // ---- the scheduler's pool ----
-  // A new deque writes its header only: no slot exists until a push reaches it.
+  // A new deque writes its header only: no slot exists until a push makes it.
   ForkDeque() noexcept
-      : top_(slots()),
-        split_(slots()),
-        made_end_(slots()),
-        all_stolen_(true),
-        ts_(0),
-        request_(true) {}
+      : top_(slots()), split_(slots()), all_stolen_(true), ts_(0), request_(true) {}
   // A deque that is all zero, for plain_thread_forks: constant-initialized (it exists
   // before any static initializer runs) and in .bss rather than 64 KiB of .data. Its
   // empty owner stack makes owned_by_caller() false, the only question ever asked of it.
@@ -178,7 +174,6 @@ class ForkDeque {
   constexpr explicit ForkDeque(Inert) noexcept
       : top_(nullptr),
         split_(nullptr),
-        made_end_(nullptr),
         all_stolen_(false),
         ts_(0),
         request_(false),
@@ -193,8 +188,7 @@ class ForkDeque {
   static std::uint32_t split_of(std::uint64_t ts) noexcept {
     return static_cast<std::uint32_t>(ts >> 32);
   }
-  // The slot array: slot_bytes_ holds ForkSlot objects below made_end_ (make_slots()
-  // creates them), raw bytes above.
+  // The slot array: slot_bytes_ holds a ForkSlot wherever a push made one.
   ForkSlot* slots() noexcept {
     return reinterpret_cast<ForkSlot*>(slot_bytes_);
   }
@@ -208,9 +202,6 @@ class ForkDeque {
     return (std::uint64_t{split} << 32) | tail;
   }
   void share_after_push() noexcept;
-  // Creates the next page of slots (done == 0) at made_end_; false when all kCapacity
-  // exist (the deque is full).
-  bool make_slots() noexcept;
   static void announce_shared() noexcept;
   // Moves the split to `split` (> the current one), publishing the slots below it.
   void grow_to(std::uint32_t split) noexcept;
@@ -221,7 +212,6 @@ class ForkDeque {
   // the next push starts afresh.
   ForkSlot* top_;
   ForkSlot* split_;
-  ForkSlot* made_end_;           // slots below it exist; reset() keeps them (they stay free)
   bool all_stolen_;              // an empty deque too: its first child is shared at once
   std::uintptr_t stack_lo_ = 0;  // the owner coroutine's stack (0, 0 while pooled)
   std::size_t stack_size_ = 0;
