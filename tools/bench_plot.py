@@ -485,6 +485,10 @@ def write_markdown(out_dir, sets, summary, curves, charts, notes):
                  "with `tools/bench-report` (see the end of this file). Every figure below "
                  "was measured; weft and its peers ran in the same binary, in the same run.")
     lines.append("")
+    lines.append("The fork-join table of issue #10 (TaskGroup, parallel_for, parallel_reduce "
+                 "beside oneTBB, OpenMP and two serial floors) is [FORKJOIN.md](FORKJOIN.md), "
+                 "written by `tools/bench-forkjoin --out bench/FORKJOIN.md`.")
+    lines.append("")
     lines.append("## Machine")
     lines.append("")
     lines.append("```")
