@@ -19,8 +19,7 @@ ForkDeque* ForkPool::get() {
     free_.pop_back();
     return d;
   }
-  // The header alone: its slots are made as pushes reach them (a recycled deque keeps
-  // those it made).
+  // The constructor writes the header alone: each push makes its own slot (push_slot()).
   auto d = std::make_unique<ForkDeque>();
   if (all_.size() == all_.capacity()) all_.reserve(2 * all_.size() + 8);
   free_.reserve(all_.capacity());  // put() never reallocates: it cannot fail

@@ -96,7 +96,7 @@ class ForkDeque {
 
   // No slot is free: the caller runs the task at once (running a child early is always
   // a valid fork-join schedule).
-  bool full() noexcept {
+  bool full() const noexcept {
     return top_ == slots() + kCapacity;
   }
   // The slot a push fills (not full()), made anew: its done word is 0, the rest is the
