@@ -30,4 +30,16 @@ inline bool claim_fresh(Coroutine* c) noexcept {
                                           std::memory_order_relaxed);
 }
 
+// claim_fresh() for a joiner that just popped the coroutine's queue entry from its own
+// worker's deque, and holds its handle: no CAS, because nobody else can claim it. A
+// fresh coroutine has exactly one entry (this one), and yield_to or another join needs
+// the handle. An earlier yield_to may have started it (then it is not fresh; its claim
+// happens-before the handle came back). Relaxed: the spawn that filled the record and
+// pushed the entry ran on this thread (the deque is this worker's own).
+inline bool claim_popped_fresh(Coroutine* c) noexcept {
+  if (c->state.load(std::memory_order_relaxed) != kFresh) return false;
+  c->state.store(kRunning, std::memory_order_relaxed);
+  return true;
+}
+
 }  // namespace weft::detail

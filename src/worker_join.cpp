@@ -107,7 +107,7 @@ void Worker::wait_current(Coroutine* child) {
       if (newest != child && newest == live_hint_ && at == live_hint_at_) break;
       Coroutine* x = deque_.pop();  // the newest (or nothing, if a thief took the last)
       if (!x) break;
-      if (x == child && claim_fresh(child)) {
+      if (x == child && claim_popped_fresh(child)) {
         // We hold every reference there is: the handle (the only one, in this join) and
         // the one entry its spawn made, just popped. Drop the entry's without an atomic
         // read-modify-write; the handle's goes in Task::join.
