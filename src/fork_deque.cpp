@@ -5,6 +5,11 @@
 
 namespace weft::detail {
 
+bool ForkDeque::after_push() noexcept {
+  if (limit_.load(std::memory_order_relaxed) != end_address()) share_after_push();
+  return top_ == slots() + kCapacity;
+}
+
 void ForkDeque::share_after_push() noexcept {
   if (all_stolen_) {
     // Every slot below the new one was stolen, and ts has tail == split: no thief CAS
@@ -12,18 +17,20 @@ void ForkDeque::share_after_push() noexcept {
     // shared (a thief that emptied this deque is likely looking again).
     all_stolen_ = false;
     split_ = top_;
-    request_.store(false, std::memory_order_relaxed);
+    (top_ - 1)->make_done_word();
+    limit_.store(end_address(), std::memory_order_relaxed);
     ts_.store(pack(index(top_) - 1, index(top_)), std::memory_order_release);
     announce_shared();
     return;
   }
-  request_.store(false, std::memory_order_relaxed);
+  limit_.store(end_address(), std::memory_order_relaxed);
   // Share half of the private slots (at least one), oldest first, as Lace does.
   grow_to(index(split_) + static_cast<std::uint32_t>(top_ - split_ + 1) / 2);
   announce_shared();
 }
 
 void ForkDeque::grow_to(std::uint32_t split) noexcept {
+  for (ForkSlot* s = split_; s != slots() + split; ++s) s->make_done_word();
   std::uint64_t ts = ts_.load(std::memory_order_relaxed);
   // Thieves only move tail; release publishes the slots below the new split.
   while (!ts_.compare_exchange_weak(ts, pack(tail_of(ts), split), std::memory_order_release,
@@ -46,7 +53,7 @@ bool ForkDeque::take_back() noexcept {
     const std::uint32_t tail = tail_of(ts);
     if (tail > i) {  // taken: so was everything below it
       all_stolen_ = true;
-      request_.store(true, std::memory_order_relaxed);  // the next push shares afresh
+      request_share();  // the next push shares afresh
       return false;
     }
     // Take back the upper half of what is still shared, slot i at least. Relaxed: the
@@ -66,8 +73,7 @@ ForkSlot* ForkDeque::steal() noexcept {
   for (;;) {
     const std::uint32_t tail = tail_of(ts);
     if (tail >= split_of(ts)) {
-      if (!request_.load(std::memory_order_relaxed))
-        request_.store(true, std::memory_order_relaxed);
+      request_share();
       return nullptr;
     }
     // acq_rel: acquire pairs with the owner's release that shared the slot.
@@ -82,10 +88,8 @@ void ForkDeque::reset() noexcept {
   top_ = slots();
   split_ = slots();
   all_stolen_ = true;
-  request_.store(true, std::memory_order_relaxed);
+  limit_.store(0, std::memory_order_relaxed);
   ts_.store(0, std::memory_order_relaxed);
-  stack_lo_ = 0;
-  stack_size_ = 0;
 }
 
 }  // namespace weft::detail

@@ -41,7 +41,7 @@ struct StolenSlot {
     }
     p->~StolenSlot();
     // The last touch of the slot: the owner may reuse it once it reads kJoinDone.
-    const std::uintptr_t waiter = s->done.exchange(kJoinDone, std::memory_order_acq_rel);
+    const std::uintptr_t waiter = s->done().exchange(kJoinDone, std::memory_order_acq_rel);
     if (waiter > kJoinDone) current_worker()->make_ready(reinterpret_cast<Coroutine*>(waiter));
   }
 };
@@ -57,7 +57,7 @@ Coroutine* Worker::adopt_stolen_slot(ForkSlot* s) {
     // No memory for a record: the child fails its group rather than being lost.
     s->group->fail(std::current_exception());
     s->run(s);
-    const std::uintptr_t waiter = s->done.exchange(kJoinDone, std::memory_order_acq_rel);
+    const std::uintptr_t waiter = s->done().exchange(kJoinDone, std::memory_order_acq_rel);
     if (waiter > kJoinDone) make_ready(reinterpret_cast<Coroutine*>(waiter));
     return nullptr;
   }

@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <exception>
 #include <stdexcept>
+#include <utility>
 
 #include "weft/detail/runtime.hpp"
 #include "weft/this_coroutine.hpp"
@@ -43,10 +44,16 @@ void sync_one(ForkDeque& d) noexcept {
   }
   // Stolen: suspend until the thief is done (acquire pairs with its exchange), then the
   // slot may be reused.
-  if (s->done.load(std::memory_order_acquire) != kJoinDone) current_worker()->wait_word(&s->done);
+  if (s->done().load(std::memory_order_acquire) != kJoinDone)
+    current_worker()->wait_word(&s->done());
   // The thief's exchange was its last touch of the slot (our acquire above pairs with
   // it): the next push may make the slot anew.
   d.pop_stolen();
+}
+
+void sync_newest(ForkDeque& d) noexcept {
+  bool once = true;
+  sync_while(d, [&once] { return std::exchange(once, false); });
 }
 
 void sync_all(ForkDeque& d) noexcept {

@@ -23,23 +23,23 @@ namespace {
 // program (not dlopen'ed late).
 [[gnu::tls_model("initial-exec")]] thread_local Worker* tls_worker = nullptr;
 
-// The running coroutine's deque (fork_deque.hpp, running_forks()), kept by note_switch().
-[[gnu::tls_model("initial-exec")]] thread_local ForkDeque* tls_forks = nullptr;
-
 constexpr std::uint64_t kIdBlock = 1024;
 
-std::ptrdiff_t measure_forks_tls_offset() noexcept {
-  return reinterpret_cast<char*>(&tls_forks) - thread_pointer();
+}  // namespace
+}  // namespace weft::detail
+
+// The running coroutine's deque (fork_deque.hpp, running_forks()), kept by note_switch().
+// C linkage: running_forks() names it from an asm statement. initial-exec and constinit,
+// as tls_worker.
+extern "C" {
+[[gnu::tls_model("initial-exec"),
+  gnu::used]] constinit thread_local weft::detail::ForkDeque* weft_running_forks = nullptr;
 }
 
-}  // namespace
-
-// Dynamic initialization, before main() (and before any thread of this library exists).
-// A static-TLS variable sits at the same offset from every thread's pointer.
-const std::ptrdiff_t forks_tls_offset = measure_forks_tls_offset();
+namespace weft::detail {
 
 void Worker::note_running_forks(ForkDeque* d) noexcept {
-  tls_forks = d;
+  weft_running_forks = d;
 }
 
 [[gnu::noinline]] Worker* current_worker() noexcept {
@@ -66,7 +66,6 @@ ForkDeque* Worker::current_forks() {
   if (!c) return nullptr;
   if (!c->forks) {
     ForkDeque* d = core_.forks().get();
-    d->set_owner_stack(c->stack->lo, c->stack->size);
     c->forks = d;
     active_forks_.store(d, std::memory_order_release);
     note_running_forks(d);

@@ -34,6 +34,9 @@ struct GroupState {
   // Any bit sends wait() and the destructor down their slow path.
   static constexpr std::uint32_t kCancelled = 1, kFailing = 2, kForeign = 4;
   std::atomic<std::uint32_t> flags_{0};
+  // Children pushed into the owner's deque and not yet synced (owner only). Next to
+  // flags_: the constructor zeroes both with one store.
+  std::uint32_t local_ = 0;
   // Alive only while kFailing is set: a group that never fails neither constructs nor
   // destroys an exception_ptr (spawn+wait stays a handful of stores).
   union Error {
@@ -41,8 +44,6 @@ struct GroupState {
     ~Error() {}
     std::exception_ptr e;
   } error_;
-  // Children pushed into the owner's deque and not yet synced (owner only).
-  std::uint32_t local_ = 0;
 };
 
 // Children spawned by anyone but the owner coroutine (plain threads, other coroutines):
@@ -52,6 +53,9 @@ struct ForeignChildren;
 // Pops the owner's newest slot, shared or stolen, and runs it (or waits for the thief
 // that took it).
 void sync_one(ForkDeque& d) noexcept;
+
+// Syncs the owner's newest slot: pops and runs it if private, else sync_one().
+void sync_newest(ForkDeque& d) noexcept;
 
 // Syncs the owner's newest slot while more() holds: private ones with plain loads and
 // stores, the rest through sync_one().
@@ -150,15 +154,13 @@ class TaskGroup : private detail::GroupState {
     using Fn = std::decay_t<F>;
     static_assert(std::is_invocable_v<Fn&>, "weft::TaskGroup::spawn: f() must be callable");
     if (forks_->owned_by_caller()) [[likely]] {
-      if (!forks_->full()) [[likely]] {
-        detail::ForkSlot* s = forks_->push_slot();
-        detail::SlotTask<Fn>::emplace(s, std::forward<F>(f));
-        s->group = this;
-        ++local_;
-        forks_->commit_push();
-        return;
-      }
-      run_now(std::forward<F>(f));  // the deque is full: the child runs at once
+      detail::ForkSlot* s = forks_->push_slot();
+      detail::SlotTask<Fn>::emplace(s, std::forward<F>(f));
+      s->group = this;
+      ++local_;
+      // A full deque: the newest child (this one) runs at once.
+      if (forks_->commit_push()) [[unlikely]]
+        detail::sync_newest(*forks_);
       return;
     }
     spawn_foreign(std::function<void()>(std::forward<F>(f)));
@@ -172,7 +174,10 @@ class TaskGroup : private detail::GroupState {
     } else if (forks_ != &detail::plain_thread_forks) {
       refuse_foreign_wait();
     }
-    if (flags_.load(std::memory_order_acquire) != 0) [[unlikely]]
+    // Relaxed: every child's completion already happens-before this point (run here, or
+    // the done word's acquire in sync_one()); finish_wait() acquires what the flags guard
+    // (the error, foreign children).
+    if (flags_.load(std::memory_order_relaxed) != 0) [[unlikely]]
       finish_wait();
   }
 
@@ -183,15 +188,6 @@ class TaskGroup : private detail::GroupState {
   bool is_cancelling() const noexcept { return cancelled(); }
 
  private:
-  template <class F>
-  void run_now(F&& f) {
-    if (cancelled()) return;
-    try {
-      std::invoke(std::forward<F>(f));
-    } catch (...) {
-      fail(std::current_exception());
-    }
-  }
   [[gnu::always_inline]] static detail::ForkDeque* owner_forks() {
     detail::ForkDeque* d = detail::running_forks();
     return d ? d : detail::current_forks();

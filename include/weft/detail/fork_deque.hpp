@@ -8,8 +8,8 @@
 //    allocates nothing.
 //  - Slots [split, top) are private: the owner pushes and pops them with plain loads and
 //    stores. Slots [tail, split) are shared: thieves take the oldest with a CAS on the
-//    packed word ts = (tail, split). A thief that finds nothing shared sets `request`, and
-//    the owner's next push shares half of its private slots.
+//    packed word ts = (tail, split). A thief that finds nothing shared asks for more
+//    (limit_ = 0), and the owner's next push shares half of its private slots.
 //  - A deque belongs to one coroutine, not to a worker, and travels with it when it
 //    migrates: a TaskGroup's children are always in its owner's deque. Thieves find it
 //    through the worker that runs the coroutine (Worker::active_forks), or, while the
@@ -51,12 +51,18 @@ using ForkRun = void (*)(ForkSlot*) noexcept;
 inline constexpr std::size_t kForkSlotStorage = 40;
 
 struct alignas(64) ForkSlot {
+  using DoneWord = std::atomic<std::uintptr_t>;
+
   ForkRun run;
   GroupState* group;
-  // Used only once the slot was stolen: 0 (from the push that filled the slot), the
-  // waiting owner, or kJoinDone.
-  std::atomic<std::uintptr_t> done{0};
+  // The completion word, used only once the slot was stolen: 0, the waiting owner, or
+  // kJoinDone. Made (0) when the owner shares the slot, not by every push: most slots
+  // are never shared, and a push then writes only what it fills.
+  alignas(DoneWord) unsigned char done_word[sizeof(DoneWord)];
   alignas(8) unsigned char storage[kForkSlotStorage];
+
+  DoneWord& done() noexcept { return *std::launder(reinterpret_cast<DoneWord*>(done_word)); }
+  void make_done_word() noexcept { ::new (static_cast<void*>(done_word)) DoneWord(0); }
 };
 static_assert(sizeof(ForkSlot) == 64);
 
@@ -68,69 +74,40 @@ class ForkDeque {
 
   // ---- owner (the coroutine that the deque belongs to) ----
 
-  // True when the caller runs on the owner's stack: the owner itself, or a child it runs
-  // inline (the same coroutine, as far as its deque goes). Any other coroutine or thread
-  // runs on another stack. No thread-pointer read and no call: spawn() and wait() ask
-  // this on every fork-join step.
-  [[gnu::always_inline]] bool owned_by_caller() const noexcept {
-    return stack_pointer() - stack_lo_ < stack_size_;
-  }
-  // The stack pointer, by a non-volatile asm: unlike __builtin_frame_address(0) it
-  // forces no frame pointer, so a caller's early return (fib's leaves) can skip the
-  // prologue (shrink-wrapping).
-  [[gnu::always_inline]] static std::uintptr_t stack_pointer() noexcept {
-    std::uintptr_t sp;
-#if defined(__x86_64__)
-    asm("mov %%rsp, %0" : "=r"(sp));
-#elif defined(__aarch64__)
-    asm("mov %0, sp" : "=r"(sp));
-#else
-#error "weft: no stack-pointer read for this architecture"
-#endif
-    return sp;
-  }
-  void set_owner_stack(const void* lo, std::size_t size) noexcept {
-    stack_lo_ = reinterpret_cast<std::uintptr_t>(lo);
-    stack_size_ = size;
-  }
+  // True when the caller is the owner coroutine, or a child it runs inline (the same
+  // coroutine, as far as its deque goes): the deque this thread runs (running_forks())
+  // is this one. Any other coroutine runs with its own deque, a plain thread or a
+  // worker's root context with none. One thread-local load and a compare, no call:
+  // spawn() and wait() ask this on every fork-join step.
+  [[gnu::always_inline]] bool owned_by_caller() const noexcept;
 
-  // No slot is free: the caller runs the task at once (running a child early is always
+  // The slot a push fills, made anew (its lifetime begins; nothing is written): the
+  // caller fills it. There is always one: a push that fills the last slot makes commit_push()
+  // return true, and the caller syncs the newest child at once. Slots exist only from
+  // their first push on, so a new deque costs the pages its pushes reach, not 64 KiB of
+  // page faults (a stolen child that forks often needs a new deque).
+  ForkSlot* push_slot() noexcept { return ::new (static_cast<void*>(top_)) ForkSlot; }
+  // Makes the filled slot part of the deque: plain stores and one compare with `limit_`,
+  // which is the end of the slots unless a thief asked for more or every shared slot was
+  // taken (then it is 0, and the new slot is shared). True when no slot is left for the
+  // next push: the caller then syncs the newest child (running a child early is always
   // a valid fork-join schedule).
-  bool full() const noexcept {
-    return top_ == slots() + kCapacity;
-  }
-  // The slot a push fills (not full()), made anew: its done word is 0, the rest is the
-  // caller's to write. Slots exist only from their first push on, so a new deque costs
-  // the pages its pushes reach, not 64 KiB of page faults (a stolen child that forks
-  // often needs a new deque).
-  ForkSlot* push_slot() noexcept {
-    return ::new (static_cast<void*>(top_)) ForkSlot;
-  }
-  // Makes the filled slot part of the deque. Plain stores, unless a thief asked for more
-  // or every shared slot was taken (then the new one is shared at once): both raise
-  // `request_`, so one relaxed load tests both.
-  void commit_push() noexcept {
+  [[gnu::always_inline]] bool commit_push() noexcept {
     ++top_;
-    if (request_.load(std::memory_order_relaxed)) [[unlikely]]
-      share_after_push();
+    if (reinterpret_cast<std::uintptr_t>(top_) >= limit_.load(std::memory_order_relaxed))
+        [[unlikely]]
+      return after_push();
+    return false;
   }
   // The newest slot if it is private (it is then popped), else nullptr: sync_one().
-  ForkSlot* pop_private() noexcept {
-    return top_ > split_ ? --top_ : nullptr;
-  }
+  ForkSlot* pop_private() noexcept { return top_ > split_ ? --top_ : nullptr; }
   // When pop_private() found none: the newest slot, shared or stolen.
-  ForkSlot* newest() noexcept {
-    return top_ - 1;
-  }
+  ForkSlot* newest() noexcept { return top_ - 1; }
   // Takes the newest slot back from the thieves and pops it (true), or finds it stolen
   // (false: the caller waits until its done word says kJoinDone, then pop_stolen()).
   bool take_back() noexcept;
-  void pop_stolen() noexcept {
-    --top_;
-  }
-  bool empty() const noexcept {
-    return top_ == slots();
-  }
+  void pop_stolen() noexcept { --top_; }
+  bool empty() const noexcept { return top_ == slots(); }
   // True when thieves took every child (or there is none): nothing would be left behind
   // if the owner suspended. Owner only; a relaxed look at tail (a stale one errs safe).
   bool all_taken() const noexcept {
@@ -165,43 +142,40 @@ class ForkDeque {
 
   // ---- the scheduler's pool ----
   // A new deque writes its header only: no slot exists until a push makes it.
-  ForkDeque() noexcept
-      : top_(slots()), split_(slots()), all_stolen_(true), ts_(0), request_(true) {}
+  ForkDeque() noexcept : top_(slots()), split_(slots()), all_stolen_(true), ts_(0), limit_(0) {}
   // A deque that is all zero, for plain_thread_forks: constant-initialized (it exists
-  // before any static initializer runs) and in .bss rather than 64 KiB of .data. Its
-  // empty owner stack makes owned_by_caller() false, the only question ever asked of it.
+  // before any static initializer runs) and in .bss rather than 64 KiB of .data. No
+  // thread runs it, so owned_by_caller() is false, the only question ever asked of it.
   struct Inert {};
   constexpr explicit ForkDeque(Inert) noexcept
-      : top_(nullptr),
-        split_(nullptr),
-        all_stolen_(false),
-        ts_(0),
-        request_(false),
-        slot_bytes_{} {}
+      : top_(nullptr), split_(nullptr), all_stolen_(false), ts_(0), limit_(0), slot_bytes_{} {}
   void reset() noexcept;
   std::atomic<bool> listed{false};  // in the stranded list (changed under its mutex)
 
  private:
-  static std::uint32_t tail_of(std::uint64_t ts) noexcept {
-    return static_cast<std::uint32_t>(ts);
-  }
+  static std::uint32_t tail_of(std::uint64_t ts) noexcept { return static_cast<std::uint32_t>(ts); }
   static std::uint32_t split_of(std::uint64_t ts) noexcept {
     return static_cast<std::uint32_t>(ts >> 32);
   }
   // The slot array: slot_bytes_ holds a ForkSlot wherever a push made one.
-  ForkSlot* slots() noexcept {
-    return reinterpret_cast<ForkSlot*>(slot_bytes_);
-  }
-  const ForkSlot* slots() const noexcept {
-    return reinterpret_cast<const ForkSlot*>(slot_bytes_);
-  }
+  ForkSlot* slots() noexcept { return reinterpret_cast<ForkSlot*>(slot_bytes_); }
+  const ForkSlot* slots() const noexcept { return reinterpret_cast<const ForkSlot*>(slot_bytes_); }
   std::uint32_t index(const ForkSlot* s) const noexcept {
     return static_cast<std::uint32_t>(s - slots());
   }
   static std::uint64_t pack(std::uint32_t tail, std::uint32_t split) noexcept {
     return (std::uint64_t{split} << 32) | tail;
   }
+  // commit_push() met the limit: shares if asked to, and tells whether the deque is full.
+  bool after_push() noexcept;
   void share_after_push() noexcept;
+  std::uintptr_t end_address() const noexcept {
+    return reinterpret_cast<std::uintptr_t>(slots() + kCapacity);
+  }
+  // Asks the next push to share (a thief, or the owner that found everything taken).
+  void request_share() noexcept {
+    if (limit_.load(std::memory_order_relaxed) != 0) limit_.store(0, std::memory_order_relaxed);
+  }
   static void announce_shared() noexcept;
   // Moves the split to `split` (> the current one), publishing the slots below it.
   void grow_to(std::uint32_t split) noexcept;
@@ -212,15 +186,15 @@ class ForkDeque {
   // the next push starts afresh.
   ForkSlot* top_;
   ForkSlot* split_;
-  bool all_stolen_;              // an empty deque too: its first child is shared at once
-  std::uintptr_t stack_lo_ = 0;  // the owner coroutine's stack (0, 0 while pooled)
-  std::size_t stack_size_ = 0;
+  bool all_stolen_;  // an empty deque too: its first child is shared at once
 
-  // Written by thieves (and by the owner on the rare paths above). request_: a thief
-  // found nothing shared, or (raised by the owner with all_stolen_) nothing is left to
-  // take; either way the next push shares.
+  // Written by thieves (and by the owner on the rare paths above). limit_: the end of
+  // the slots (only a full deque reaches it), or 0 when a thief found nothing shared or
+  // (set by the owner with all_stolen_) nothing is left to take; either way the next
+  // push shares. A request overwritten by the owner's reset is asked again: a thief that
+  // finds nothing shared asks on every look.
   alignas(64) std::atomic<std::uint64_t> ts_;
-  std::atomic<bool> request_;
+  std::atomic<std::uintptr_t> limit_;
 
   alignas(64) unsigned char slot_bytes_[kCapacity * sizeof(ForkSlot)];
 };
@@ -229,44 +203,49 @@ class ForkDeque {
 void sync_all(ForkDeque& d) noexcept;
 
 // The deque of every group that a plain thread (or a worker's root context) owns: always
-// empty, with an empty owner stack, so owned_by_caller() is false there and every spawn
-// takes the foreign path. Spares spawn() and wait() a null test.
+// empty and run by no thread, so owned_by_caller() is false there and every spawn takes
+// the foreign path. Spares spawn() and wait() a null test.
 extern constinit ForkDeque plain_thread_forks;
 
 // The deque of the running coroutine (created on first use), or &plain_thread_forks.
 // Never inlined: a coroutine may migrate across any switch (current_worker()).
 ForkDeque* current_forks();
 
-// Where, relative to the thread pointer, each thread keeps the running coroutine's deque
-// (a static-TLS variable of libweft: the same offset in every thread; set during libweft's
-// static initialization, 0 before).
-extern const std::ptrdiff_t forks_tls_offset;
-
-// The calling thread's pointer (%fs base, TPIDR_EL0), read by a volatile asm: no read is
-// merged with another across a switch after which the coroutine runs on another thread
-// (the reason current_worker() is never inlined).
-[[gnu::always_inline]] inline char* thread_pointer() noexcept {
-  char* tp;
+// current_forks() without a call, for the TaskGroup constructor and the owner test: the
+// running coroutine's deque, nullptr when it has none yet (current_forks() makes one) or
+// on a plain thread. libweft keeps it in a static-TLS variable (weft_running_forks,
+// src/worker.cpp), read here by one asm in the initial-exec model: the GOT slot holds the
+// variable's offset from the thread pointer, fixed at load time (the linker turns it into
+// a constant in an executable), and a load through %fs (TPIDR_EL0) reads this thread's
+// copy. A plain TLS access would not do: the compiler takes the thread pointer for
+// constant within a function and may keep a variable's address across a call, after
+// which the coroutine may run on another thread (the reason current_worker() is never
+// inlined); the asm is volatile, so no read is merged with another. The variable is
+// constant-initialized, so it reads nullptr even during another library's static
+// initialization.
+[[gnu::always_inline]] inline ForkDeque* running_forks() noexcept {
+  ForkDeque* d;
 #if defined(__x86_64__)
-  asm volatile("mov %%fs:0, %0" : "=r"(tp));
+  asm volatile(
+      "movq weft_running_forks@gottpoff(%%rip), %0\n\t"
+      "movq %%fs:(%0), %0"
+      : "=r"(d));
 #elif defined(__aarch64__)
-  asm volatile("mrs %0, tpidr_el0" : "=r"(tp));
+  std::uintptr_t tp;
+  asm volatile(
+      "adrp %0, :gottprel:weft_running_forks\n\t"
+      "ldr %0, [%0, #:gottprel_lo12:weft_running_forks]\n\t"
+      "mrs %1, tpidr_el0\n\t"
+      "ldr %0, [%1, %0]"
+      : "=&r"(d), "=&r"(tp));
 #else
-#error "weft: no thread-pointer read for this architecture"
+#error "weft: no initial-exec TLS read for this architecture"
 #endif
-  return tp;
+  return d;
 }
 
-// current_forks() without a call, for the TaskGroup constructor. nullptr when the
-// coroutine has no deque yet (current_forks() makes one) or on a plain thread.
-[[gnu::always_inline]] inline ForkDeque* running_forks() noexcept {
-  char* const tp = thread_pointer();
-  // 0 until libweft's initializer ran (a TaskGroup made during another library's static
-  // initialization): no variable sits at the thread pointer itself (the TCB does).
-  const std::ptrdiff_t off = forks_tls_offset;
-  if (off == 0) [[unlikely]]
-    return nullptr;
-  return *reinterpret_cast<ForkDeque* const*>(tp + off);
+inline bool ForkDeque::owned_by_caller() const noexcept {
+  return running_forks() == this;
 }
 
 }  // namespace weft::detail
