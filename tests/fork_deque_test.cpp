@@ -51,7 +51,7 @@ TEST(ForkDeque, OwnerAloneGetsItsSlotsBackNewestFirst) {
   EXPECT_TRUE(d->all_taken());
 }
 
-// One flag (request_) makes a push share: a thief raises it when it found nothing, the
+// One word (limit_) makes a push share: a thief zeroes it when it found nothing, the
 // owner when it found every shared slot taken. Each case, in one thread.
 TEST(ForkDeque, APushSharesAfterEverythingWasStolenOrAThiefAsked) {
   auto d = std::make_unique<ForkDeque>();
