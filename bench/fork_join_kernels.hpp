@@ -18,10 +18,10 @@
 //    [[gnu::noinline]] at the recursive function, like the spawning kernels, which cannot
 //    inline themselves either. For fib the elision is the plain recursion.
 //
-// Every recursive kernel starts on a 64-byte boundary (WEFT_BENCH_KERNEL): otherwise its
-// speed moves with where the linker happens to put it, and a change elsewhere in the
-// binary moved fib's elision by 4% (2.07 vs 2.16 ms, the same instructions 16 bytes apart
-// across a cache line).
+// Every kernel starts on a 64-byte boundary (bench/CMakeLists.txt, -falign-functions=64):
+// otherwise its speed moves with where the linker happens to put it, and a change
+// elsewhere in the binary moved fib's elision by 4% (2.07 vs 2.16 ms, the same
+// instructions 16 bytes apart across a cache line).
 #pragma once
 
 #include <oneapi/tbb/task_group.h>
@@ -36,18 +36,16 @@ namespace weft_bench {
 // kernels; as external inline functions fib's TaskGroup kernel ran about 15% slower.
 namespace {
 
-#define WEFT_BENCH_KERNEL gnu::aligned(64)
-
 // ---- fib: n-1 spawned, n-2 inline, join ----
 
-[[WEFT_BENCH_KERNEL]] inline std::int64_t fib_spawn_join(int n) {
+inline std::int64_t fib_spawn_join(int n) {
   if (n < 2) return n;
   auto t = weft::spawn(fib_spawn_join, n - 1);
   const std::int64_t b = fib_spawn_join(n - 2);
   return t.join() + b;
 }
 
-[[WEFT_BENCH_KERNEL]] inline std::int64_t fib_task_group(int n) {
+inline std::int64_t fib_task_group(int n) {
   if (n < 2) return n;
   std::int64_t a = 0;
   weft::TaskGroup g;
@@ -57,7 +55,7 @@ namespace {
   return a + b;
 }
 
-[[WEFT_BENCH_KERNEL]] inline std::int64_t fib_tbb(int n) {
+inline std::int64_t fib_tbb(int n) {
   if (n < 2) return n;
   std::int64_t a = 0;
   tbb::task_group g;
@@ -68,7 +66,7 @@ namespace {
 }
 
 #ifdef WEFT_BENCH_OPENMP
-[[WEFT_BENCH_KERNEL]] inline std::int64_t fib_omp(int n) {
+inline std::int64_t fib_omp(int n) {
   if (n < 2) return n;
   std::int64_t a = 0;
 #pragma omp task shared(a) firstprivate(n)
@@ -83,14 +81,14 @@ namespace {
 // at run time: an ordinary recursion).
 
 // The elision of fib_task_group: a = fib(n - 1); b = fib(n - 2); a + b.
-[[gnu::noinline, WEFT_BENCH_KERNEL]] inline std::int64_t fib_serial_elision(int n) {
+[[gnu::noinline]] inline std::int64_t fib_serial_elision(int n) {
   return n < 2 ? n : fib_serial_elision(n - 1) + fib_serial_elision(n - 2);
 }
 
 // ---- skynet: a 10-ary tree whose leaves return their index; a node sums its children ----
 
 // The children are joined in spawn order.
-[[WEFT_BENCH_KERNEL]] inline std::int64_t skynet_spawn_join(std::int64_t num, std::int64_t size) {
+inline std::int64_t skynet_spawn_join(std::int64_t num, std::int64_t size) {
   if (size == 1) return num;
   const std::int64_t sub = size / 10;
   std::array<weft::Task<std::int64_t>, 10> kids;
@@ -100,7 +98,7 @@ namespace {
   return sum;
 }
 
-[[WEFT_BENCH_KERNEL]] inline std::int64_t skynet_task_group(std::int64_t num, std::int64_t size) {
+inline std::int64_t skynet_task_group(std::int64_t num, std::int64_t size) {
   if (size == 1) return num;
   const std::int64_t sub = size / 10;
   std::array<std::int64_t, 10> r{};
@@ -113,7 +111,7 @@ namespace {
   return sum;
 }
 
-[[WEFT_BENCH_KERNEL]] inline std::int64_t skynet_tbb(std::int64_t num, std::int64_t size) {
+inline std::int64_t skynet_tbb(std::int64_t num, std::int64_t size) {
   if (size == 1) return num;
   const std::int64_t sub = size / 10;
   std::array<std::int64_t, 10> r{};
@@ -126,7 +124,7 @@ namespace {
 }
 
 #ifdef WEFT_BENCH_OPENMP
-[[WEFT_BENCH_KERNEL]] inline std::int64_t skynet_omp(std::int64_t num, std::int64_t size) {
+inline std::int64_t skynet_omp(std::int64_t num, std::int64_t size) {
   if (size == 1) return num;
   const std::int64_t sub = size / 10;
   std::array<std::int64_t, 10> r{};
@@ -141,7 +139,7 @@ namespace {
 }
 #endif
 
-[[WEFT_BENCH_KERNEL]] inline std::int64_t skynet_serial(std::int64_t num, std::int64_t size) {
+inline std::int64_t skynet_serial(std::int64_t num, std::int64_t size) {
   if (size == 1) return num;
   const std::int64_t sub = size / 10;
   std::int64_t sum = 0;
@@ -150,8 +148,7 @@ namespace {
 }
 
 // The elision of skynet_task_group.
-[[gnu::noinline, WEFT_BENCH_KERNEL]] inline std::int64_t skynet_serial_elision(std::int64_t num,
-                                                                               std::int64_t size) {
+[[gnu::noinline]] inline std::int64_t skynet_serial_elision(std::int64_t num, std::int64_t size) {
   if (size == 1) return num;
   const std::int64_t sub = size / 10;
   std::array<std::int64_t, 10> r{};
@@ -179,7 +176,7 @@ inline bool nqueens_safe(const Board& b, int row, int c) {
   return true;
 }
 
-[[WEFT_BENCH_KERNEL]] inline std::int64_t nqueens_spawn_join(int n, int row, Board b) {
+inline std::int64_t nqueens_spawn_join(int n, int row, Board b) {
   if (row == n) return 1;
   std::array<weft::Task<std::int64_t>, kMaxQueens> kids;
   for (int c = 0; c < n; ++c) {
@@ -195,7 +192,7 @@ inline bool nqueens_safe(const Board& b, int row, int c) {
   return total;
 }
 
-[[WEFT_BENCH_KERNEL]] inline std::int64_t nqueens_task_group(int n, int row, const Board& b) {
+inline std::int64_t nqueens_task_group(int n, int row, const Board& b) {
   if (row == n) return 1;
   std::array<std::int64_t, kMaxQueens> r{};
   weft::TaskGroup g;
@@ -213,7 +210,7 @@ inline bool nqueens_safe(const Board& b, int row, int c) {
   return total;
 }
 
-[[WEFT_BENCH_KERNEL]] inline std::int64_t nqueens_tbb(int n, int row, const Board& b) {
+inline std::int64_t nqueens_tbb(int n, int row, const Board& b) {
   if (row == n) return 1;
   std::array<std::int64_t, kMaxQueens> r{};
   tbb::task_group g;
@@ -232,7 +229,7 @@ inline bool nqueens_safe(const Board& b, int row, int c) {
 }
 
 #ifdef WEFT_BENCH_OPENMP
-[[WEFT_BENCH_KERNEL]] inline std::int64_t nqueens_omp(int n, int row, const Board& b) {
+inline std::int64_t nqueens_omp(int n, int row, const Board& b) {
   if (row == n) return 1;
   std::array<std::int64_t, kMaxQueens> r{};
   for (int c = 0; c < n; ++c) {
@@ -251,7 +248,7 @@ inline bool nqueens_safe(const Board& b, int row, int c) {
 }
 #endif
 
-[[WEFT_BENCH_KERNEL]] inline std::int64_t nqueens_serial(int n, int row, Board b) {
+inline std::int64_t nqueens_serial(int n, int row, Board b) {
   if (row == n) return 1;
   std::int64_t total = 0;
   for (int c = 0; c < n; ++c) {
@@ -264,8 +261,7 @@ inline bool nqueens_safe(const Board& b, int row, int c) {
 
 // The elision of nqueens_task_group: the lambda copies the board as the spawned one does,
 // and is called at once.
-[[gnu::noinline, WEFT_BENCH_KERNEL]] inline std::int64_t nqueens_serial_elision(int n, int row,
-                                                                                const Board& b) {
+[[gnu::noinline]] inline std::int64_t nqueens_serial_elision(int n, int row, const Board& b) {
   if (row == n) return 1;
   std::array<std::int64_t, kMaxQueens> r{};
   for (int c = 0; c < n; ++c) {
@@ -281,6 +277,5 @@ inline bool nqueens_safe(const Board& b, int row, int c) {
   return total;
 }
 
-#undef WEFT_BENCH_KERNEL
 }  // namespace
 }  // namespace weft_bench
