@@ -18,11 +18,13 @@
 // accesses they order, which costs nothing extra on x86:
 //  - push: the slot store is relaxed; bottom is stored with release, so a thief that
 //    acquires the new bottom sees the slot and everything written to the item before.
-//  - pop: the owner's store of bottom-1 and its load of top are both seq_cst (the
-//    paper's seq_cst fence between them): in the single total order either the thief's
-//    load of bottom sees the decrement, or the owner's load of top sees the thief's
-//    increment, so the last item cannot be taken by both. The race for the last item
-//    is decided by a seq_cst CAS on top.
+//  - pop of two or more items: the owner's store of bottom-1 and its load of top are
+//    both seq_cst (the paper's seq_cst fence between them): in the single total order
+//    either the thief's load of bottom sees the decrement, or the owner's load of top
+//    sees the thief's increment, so the last item cannot be taken by both. The race for
+//    the last item is decided by a seq_cst CAS on top.
+//  - pop of fewer than two items: bottom is left alone and the item taken from top like
+//    a thief takes it, so the CAS alone decides; relaxed loads suffice (see pop()).
 //  - steal: top and bottom are loaded seq_cst in that order (the paper's fence between
 //    them), bottom with acquire semantics for the slot contents; the CAS on top is
 //    seq_cst and makes at most one thief (or the owner) win each index.
@@ -62,7 +64,17 @@ class ChaseLevDeque {
 
   // Owner only; newest item, or nullptr when empty.
   T* pop() noexcept {
-    const std::int64_t b = bottom_.load(std::memory_order_relaxed) - 1;
+    // Fewer than two items: no store to bottom, so no fence. top only grows, and only up
+    // to bottom, which nobody but us moves; a stale read is therefore smaller than top,
+    // never larger. Seen >= bottom, the deque is empty. Seen one below, top is either
+    // still there (the one item is the oldest too: the CAS on top decides it against the
+    // thieves, as a steal would) or a thief took it (the CAS fails, empty again). Joins
+    // pop their just-spawned child from an otherwise empty deque: one CAS, not the
+    // seq_cst store and the CAS of the general path.
+    const std::int64_t end = bottom_.load(std::memory_order_relaxed);
+    const std::int64_t first = top_.load(std::memory_order_relaxed);
+    if (end - first < 2) return take_top(first, end);
+    const std::int64_t b = end - 1;
     Buffer* a = buffer_.load(std::memory_order_relaxed);
     bottom_.store(b, std::memory_order_seq_cst);
 #if defined(__aarch64__)
@@ -142,7 +154,8 @@ class ChaseLevDeque {
     return c;
   }
 
-  // The common end of steal() and pop_oldest(): read slot t, then race for it on top.
+  // The common end of steal(), pop_oldest() and a pop of the last item: read slot t, then
+  // race for it on top.
   T* take_top(std::int64_t t, std::int64_t b) noexcept {
     if (t >= b) return nullptr;
     // acquire: the buffer a grow() published after filling it.

@@ -168,4 +168,33 @@ TEST(FpControl, ChildJoinedInlineDoesNotChangeParentMode) {
   EXPECT_TRUE(rounds_as(st, FE_TONEAREST)) << "a child's rounding mode leaked into its joiner";
 }
 
+// The other half of the inline join's promise: the child starts in the default state, as
+// on a fresh stack, whatever its joiner set; and the joiner's own state is back after it.
+TEST(FpControl, ChildJoinedInlineStartsWithDefaultModeAndParentKeepsItsOwn) {
+  weft::Scheduler sched({.workers = 1});
+  struct Out {
+    bool child_nearest, child_ftz_off, parent_up_after;
+    double parent_after;
+  };
+  const Out o = sched.run([] {
+    Out out{};
+    std::fesetround(FE_UPWARD);
+    set_flush_to_zero(true);
+    auto child = weft::spawn([&] {
+      out.child_nearest = rounds_as(read_fp_control(), FE_TONEAREST);
+      out.child_ftz_off = half_of_smallest_normal() > 0.0;
+      std::fesetround(FE_DOWNWARD);
+      set_flush_to_zero(false);
+    });
+    child.join();  // not started yet: runs inline on this stack
+    out.parent_up_after = rounds_as(read_fp_control(), FE_UPWARD);
+    out.parent_after = half_of_smallest_normal();
+    return out;
+  });
+  EXPECT_TRUE(o.child_nearest) << "an inline child inherited its joiner's rounding mode";
+  EXPECT_TRUE(o.child_ftz_off) << "an inline child inherited its joiner's flush-to-zero";
+  EXPECT_TRUE(o.parent_up_after) << "the joiner lost its rounding mode to an inline child";
+  EXPECT_EQ(o.parent_after, 0.0) << "the joiner lost flush-to-zero to an inline child";
+}
+
 }  // namespace
