@@ -3,13 +3,15 @@
 // and nothing else. The context switchers themselves are asm/switch_<arch>.S; this header
 // holds their C++ side (the floating-point control state a context keeps, the first
 // frame of a fresh stack), the spin-wait hint, the full barrier, the stack pointer of a
-// signal context and the page size. Code outside it names no register and no instruction.
+// signal context and the page size. Code outside it names no register and no instruction,
+// but for the thread-pointer reads of include/weft/detail/static_tls.hpp.
 //
-// The thread pointer (%fs on x86-64, TPIDR_EL0 on AArch64) needs no code here, only a
-// rule: compilers treat it as constant within a function and hoist its read across
-// calls, but a coroutine may resume on another thread after any switch. So every
-// thread_local read that may straddle a switch goes through a [[gnu::noinline]] accessor
-// that is impure to the optimizer (current_worker(), thread_exception_state()).
+// The thread pointer (%fs on x86-64, TPIDR_EL0 on AArch64) comes with a rule: compilers
+// treat it as constant within a function and hoist its read across calls, but a
+// coroutine may resume on another thread after any switch. So every thread_local read
+// that may straddle a switch is either static_tls.hpp's volatile asm (current_worker(),
+// running_forks()) or a [[gnu::noinline]] accessor that is impure to the optimizer
+// (thread_exception_state(), thread_errno()).
 #pragma once
 
 #include <signal.h>

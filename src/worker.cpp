@@ -18,20 +18,20 @@
 namespace weft::detail {
 namespace {
 
-// initial-exec: a plain thread-pointer-relative load (%fs, TPIDR_EL0) instead of a
-// __tls_get_addr call on every current_worker(); fine for a library linked into the
-// program (not dlopen'ed late).
-[[gnu::tls_model("initial-exec")]] thread_local Worker* tls_worker = nullptr;
-
 constexpr std::uint64_t kIdBlock = 1024;
 
 }  // namespace
 }  // namespace weft::detail
 
-// The running coroutine's deque (fork_deque.hpp, running_forks()), kept by note_switch().
-// C linkage: running_forks() names it from an asm statement. initial-exec and constinit,
-// as tls_worker.
+// Read by static_tls.hpp's asm (hence C linkage), which needs the initial-exec model:
+// one thread-pointer-relative load, no __tls_get_addr call; fine for a library linked
+// into the program (not dlopen'ed late). Constant-initialized, so they read nullptr
+// before anything ran on the thread.
 extern "C" {
+// The worker this thread is (current_worker()); set once, when the worker thread starts.
+[[gnu::tls_model("initial-exec"),
+  gnu::used]] constinit thread_local weft::detail::Worker* weft_current_worker_tls = nullptr;
+// The running coroutine's deque (fork_deque.hpp, running_forks()), kept by note_switch().
 [[gnu::tls_model("initial-exec"),
   gnu::used]] constinit thread_local weft::detail::ForkDeque* weft_running_forks = nullptr;
 }
@@ -42,20 +42,11 @@ void Worker::note_running_forks(ForkDeque* d) noexcept {
   weft_running_forks = d;
 }
 
-[[gnu::noinline]] Worker* current_worker() noexcept {
-  // The empty volatile asm makes this function impure to the optimizer, so no call to it
-  // is merged with an earlier one across a context switch.
-  asm volatile("");
-  return tls_worker;
-}
-
 constinit ForkDeque plain_thread_forks{ForkDeque::Inert{}};
 
-// Called by a TaskGroup constructor that found no deque through running_forks(); reads
-// the thread pointer with the same barrier as current_worker().
+// Called by a TaskGroup constructor that found no deque through running_forks().
 [[gnu::noinline]] ForkDeque* current_forks() {
-  asm volatile("");
-  Worker* w = tls_worker;
+  Worker* w = current_worker();
   const Coroutine* c = w ? w->current() : nullptr;
   if (!c) return &plain_thread_forks;
   return c->forks ? c->forks : w->current_forks();
@@ -99,7 +90,7 @@ std::uint64_t Worker::next_id() noexcept {
 }
 
 void Worker::main() {
-  tls_worker = this;
+  weft_current_worker_tls = this;
   const AltSignalStack alt_stack;         // the overflow handler cannot run on the full stack
   thread_eh_ = thread_exception_state();  // this thread's, for every switch it makes
   root_tsan_fiber_ = tsan_current_fiber();

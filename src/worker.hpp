@@ -20,6 +20,7 @@
 #include "timer.hpp"
 #include "trace.hpp"
 #include "weft/detail/coroutine.hpp"
+#include "weft/detail/static_tls.hpp"
 #include "weft/detail/wait.hpp"
 
 namespace weft::detail {
@@ -218,11 +219,16 @@ class Worker {
   std::thread thread_;
 };
 
-// The worker the calling thread is, or nullptr. Never inlined, and opaque to the
-// optimizer: a coroutine may resume on another thread after any switch, and a cached
-// thread-pointer or TLS address would name the previous thread's worker (docs/DESIGN.md,
-// "Coroutines migrate").
-Worker* current_worker() noexcept;
+// The worker the calling thread is, or nullptr: weft_current_worker_tls (worker.cpp), read
+// afresh on every call by static_tls.hpp's asm, so a coroutine that resumed on another
+// thread after a switch never sees the previous thread's worker (docs/DESIGN.md, "Thread
+// identity: coroutines migrate"). The "memory" clobber keeps each read on its side of
+// every call, switches included, as the out-of-line function it replaced did.
+[[gnu::always_inline]] inline Worker* current_worker() noexcept {
+  Worker* w;
+  WEFT_DETAIL_LOAD_STATIC_TLS(w, weft_current_worker_tls, "memory");
+  return w;
+}
 
 // Aborts with a diagnostic unless `c` is suspended (kWaiting): called by every wake-up.
 void expect_waiting(const Coroutine* c) noexcept;

@@ -38,6 +38,7 @@
 #include <new>
 
 #include "weft/detail/coroutine.hpp"
+#include "weft/detail/static_tls.hpp"
 
 namespace weft::detail {
 
@@ -208,39 +209,18 @@ void sync_all(ForkDeque& d) noexcept;
 extern constinit ForkDeque plain_thread_forks;
 
 // The deque of the running coroutine (created on first use), or &plain_thread_forks.
-// Never inlined: a coroutine may migrate across any switch (current_worker()).
+// Never inlined: it may create the deque, which is rare, and a coroutine may migrate
+// across any switch (static_tls.hpp).
 ForkDeque* current_forks();
 
 // current_forks() without a call, for the TaskGroup constructor and the owner test: the
 // running coroutine's deque, nullptr when it has none yet (current_forks() makes one) or
-// on a plain thread. libweft keeps it in a static-TLS variable (weft_running_forks,
-// src/worker.cpp), read here by one asm in the initial-exec model: the GOT slot holds the
-// variable's offset from the thread pointer, fixed at load time (the linker turns it into
-// a constant in an executable), and a load through %fs (TPIDR_EL0) reads this thread's
-// copy. A plain TLS access would not do: the compiler takes the thread pointer for
-// constant within a function and may keep a variable's address across a call, after
-// which the coroutine may run on another thread (the reason current_worker() is never
-// inlined); the asm is volatile, so no read is merged with another. The variable is
-// constant-initialized, so it reads nullptr even during another library's static
-// initialization.
+// on a plain thread. libweft keeps it in the static-TLS variable weft_running_forks
+// (src/worker.cpp), read as static_tls.hpp explains. No "memory" clobber: the read need
+// only be fresh, and the compiler may keep the slot's stores on either side of it.
 [[gnu::always_inline]] inline ForkDeque* running_forks() noexcept {
   ForkDeque* d;
-#if defined(__x86_64__)
-  asm volatile(
-      "movq weft_running_forks@gottpoff(%%rip), %0\n\t"
-      "movq %%fs:(%0), %0"
-      : "=r"(d));
-#elif defined(__aarch64__)
-  std::uintptr_t tp;
-  asm volatile(
-      "adrp %0, :gottprel:weft_running_forks\n\t"
-      "ldr %0, [%0, #:gottprel_lo12:weft_running_forks]\n\t"
-      "mrs %1, tpidr_el0\n\t"
-      "ldr %0, [%1, %0]"
-      : "=&r"(d), "=&r"(tp));
-#else
-#error "weft: no initial-exec TLS read for this architecture"
-#endif
+  WEFT_DETAIL_LOAD_STATIC_TLS(d, weft_running_forks);
   return d;
 }
 
