@@ -65,8 +65,8 @@ class ChaseLevDeque {
   // Owner only; newest item, or nullptr when empty.
   T* pop() noexcept {
     // Fewer than two items: no store to bottom, so no fence. top only grows, and only up
-    // to bottom, which nobody but us moves; a stale read is therefore smaller than top,
-    // never larger. Seen >= bottom, the deque is empty. Seen one below, top is either
+    // to bottom, which nobody but us moves; a read of top is therefore never above its
+    // value now. Seen >= bottom, the deque is empty. Seen one below, top is either
     // still there (the one item is the oldest too: the CAS on top decides it against the
     // thieves, as a steal would) or a thief took it (the CAS fails, empty again). Joins
     // pop their just-spawned child from an otherwise empty deque: one CAS, not the
